@@ -1,0 +1,118 @@
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+} from 'fastify';
+import type { Logger } from 'pino';
+import { PharosError, errorBody, isPharosError } from '../errors/index.js';
+import type { Metrics } from '../metrics/index.js';
+import type { Registry } from '../registry/index.js';
+import type { TelemetryStore } from '../store/index.js';
+import { createAuthenticator, type Principal } from './auth.js';
+import { registerRegistryRoutes } from './routes/registry-routes.js';
+import { registerSystemRoutes } from './routes/system-routes.js';
+import { registerTelemetryRoutes } from './routes/telemetry-routes.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+  interface FastifyContextConfig {
+    /** Routes that answer without a token (metrics, health, the demo page). */
+    public?: boolean;
+  }
+}
+
+export interface InternalServerDeps {
+  registry: Registry;
+  /** Absent when the embedded store is turned off. */
+  store: TelemetryStore | undefined;
+  metrics: Metrics;
+  logger: Logger;
+  staticAdminToken: string;
+  isReady: () => boolean;
+  /** Extra routes (the demo page) registered by the assembly. */
+  plugins?: ((app: FastifyInstance) => void | Promise<void>)[];
+  /** Grace period for rotated keys when the request does not say. */
+  defaultKeyGraceMs: number;
+  /** Where browsers reach the public listener, for ingest URLs in answers. */
+  publicUrl: string;
+}
+
+/**
+ * The internal listener: admin and read API under /api/v1, /metrics, health, the demo page.
+ * Fastify fits here: many routes, JSON schemas, hooks; none of it on the ingest hot path.
+ */
+export async function createInternalServer(deps: InternalServerDeps): Promise<FastifyInstance> {
+  // Typed as Fastify's logger so the instance gets Fastify's default generics.
+  const logger: FastifyBaseLogger = deps.logger.child({ listener: 'internal' });
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
+    // The read API caps its own page sizes; the body of admin calls is small.
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+  });
+  const authenticate = createAuthenticator({
+    registry: deps.registry,
+    staticToken: deps.staticAdminToken,
+  });
+
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config?.public === true || request.routeOptions.url === undefined)
+      return;
+    request.principal = await authenticate(request);
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const code = (reply.getHeader('x-pharos-error-code') as string | undefined) ?? '';
+    deps.metrics.httpRequests
+      .labels('internal', request.routeOptions.url ?? 'unmatched', String(reply.statusCode), code)
+      .inc();
+    deps.metrics.httpDuration
+      .labels('internal', request.routeOptions.url ?? 'unmatched')
+      .observe(reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((error: FastifyError | PharosError, request, reply) => {
+    let pharosError: PharosError;
+    if (isPharosError(error)) {
+      pharosError = error;
+    } else if (error.validation) {
+      pharosError = new PharosError(
+        'INVALID_REQUEST',
+        `${error.validationContext ?? 'request'}${error.message.replace(/^[a-z]+\/?/i, '')}`,
+      );
+    } else if (error.statusCode !== undefined && error.statusCode < 500) {
+      pharosError = new PharosError('INVALID_REQUEST', error.message);
+    } else {
+      request.log.error({ err: error, url: request.url }, 'internal listener error');
+      pharosError = new PharosError(
+        'INTERNAL',
+        `internal error (request ${request.id}); it was logged`,
+      );
+    }
+    if (pharosError.retryAfterSeconds !== undefined)
+      void reply.header('retry-after', String(pharosError.retryAfterSeconds));
+    void reply
+      .header('x-pharos-error-code', pharosError.code)
+      .status(pharosError.statusCode)
+      .send(pharosError.toBody());
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const body = errorBody(
+      404,
+      'PHAROS_ERR_ROUTE_NOT_FOUND',
+      `no route for ${request.method} ${request.url.split('?')[0] ?? ''}`,
+    );
+    void reply.header('x-pharos-error-code', body.code).status(404).send(body);
+  });
+
+  registerSystemRoutes(app, deps);
+  registerRegistryRoutes(app, deps);
+  registerTelemetryRoutes(app, deps);
+  for (const plugin of deps.plugins ?? []) await plugin(app);
+  return app;
+}

@@ -1,0 +1,253 @@
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { createAdmission } from '../admission/index.js';
+import { createInternalServer } from '../admin/server.js';
+import type { PharosConfig } from '../config/index.js';
+import { PharosError } from '../errors/index.js';
+import { createCorsPolicy, createPublicServer } from '../ingest/index.js';
+import { localUrl, type ListenAddress } from '../lib/address.js';
+import { createMetrics, type Metrics } from '../metrics/index.js';
+import { createCollectPipeline } from '../pipeline/index.js';
+import { Registry, openSqliteRegistry, reconcileRegistry } from '../registry/index.js';
+import { createFanout, createStoreSink, type Sink } from '../sinks/index.js';
+import { TelemetryStore } from '../store/index.js';
+import { registerDemoRoutes } from '../ui/demo-routes.js';
+import { VERSION } from '../version.js';
+import { bootstrapDemo, demoKey, ensureAdminToken, type DemoApp } from './bootstrap.js';
+
+export interface PharosOptions {
+  logger?: Logger;
+  clock?: () => number;
+  /** How often the registry cache polls its store for changes made elsewhere (default 1 s). */
+  registryPollMs?: number;
+}
+
+export interface Pharos {
+  readonly config: Readonly<PharosConfig>;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly registry: Registry;
+  readonly store: TelemetryStore | undefined;
+  /** Base URL of the public listener as bound (port resolved when it was 0). */
+  readonly publicUrl: string;
+  readonly internalUrl: string;
+  readonly adminTokenFile: string;
+  /** Set on the first start, when the demo tenant and app were created. */
+  readonly demo: DemoApp | undefined;
+  /** Writes everything queued in the sinks (tests use it to read what was just sent). */
+  flush(): Promise<void>;
+  /** Graceful shutdown: stop accepting, finish in-flight requests, flush, close. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Assembles and starts Pharos: registry, store, sinks, pipeline, and both listeners. */
+export async function startPharos(
+  config: Readonly<PharosConfig>,
+  options: PharosOptions = {},
+): Promise<Pharos> {
+  const clock = options.clock ?? Date.now;
+  const logger = options.logger ?? pino({ level: config.log.level, base: { service: 'pharos' } });
+  const metrics = createMetrics(VERSION);
+  mkdirSync(config.dataDir, { recursive: true });
+
+  const registry = new Registry(openSqliteRegistry(join(config.dataDir, 'registry.db'), clock), {
+    clock,
+    onReload: (snapshot) => metrics.registryApps.set(snapshot.apps.length),
+  });
+  await registry.refresh(true);
+  const report = await reconcileRegistry(registry, config.tenants, clock);
+  if (report.created.length + report.updated.length + report.deleted.length > 0) {
+    logger.info(report, 'registry reconciled to the config file');
+  }
+  const { file: adminTokenFile } = await ensureAdminToken(registry, config.dataDir);
+
+  const store = config.store.enabled
+    ? new TelemetryStore(join(config.dataDir, 'telemetry.db'))
+    : undefined;
+  const sinks: Sink[] = [];
+  if (store) {
+    sinks.push(
+      createStoreSink(
+        store,
+        { flushIntervalMs: config.store.flushInterval, maxQueueBytes: config.store.maxQueueBytes },
+        metrics,
+        logger,
+      ),
+    );
+  }
+  const fanout = createFanout(sinks);
+  const retention = store ? startRetention(store, config, metrics, logger, clock) : undefined;
+
+  const pipeline = createCollectPipeline({
+    admission: createAdmission(registry),
+    fanout,
+    metrics,
+    clock,
+    limits: {
+      maxBodyBytes: config.ingest.maxBodyBytes,
+      maxJsonDepth: config.ingest.maxJsonDepth,
+      maxItemsPerRequest: config.ingest.maxItemsPerRequest,
+      bodyTimeoutMs: config.ingest.bodyTimeout,
+    },
+  });
+
+  let state: 'starting' | 'ready' | 'draining' = 'starting';
+  const publicServer = createPublicServer({
+    pipeline,
+    cors: createCorsPolicy({
+      allowedHeaders: config.cors.allowedHeaders,
+      maxAgeMs: config.cors.maxAge,
+    }),
+    metrics,
+    logger,
+    isReady: () => state === 'ready',
+    isDraining: () => state === 'draining',
+    timeouts: {
+      headersMs: config.ingest.headersTimeout,
+      requestMs: config.ingest.bodyTimeout,
+      keepAliveMs: config.server.keepAliveTimeout,
+    },
+  });
+
+  // Listen first: with port 0 (tests), the demo's allowed origin and the URLs need the real port.
+  const publicAddress = await listen(publicServer, config.server.public, 'public');
+  const publicUrl =
+    config.server.publicUrl.replace(/\/+$/, '') ||
+    localUrl({ host: config.server.public.host, port: publicAddress.port });
+  let internal: FastifyInstance | undefined;
+  try {
+    internal = await createInternalServer({
+      registry,
+      store,
+      metrics,
+      logger,
+      staticAdminToken: config.admin.token,
+      isReady: () => state === 'ready',
+      defaultKeyGraceMs: 24 * 60 * 60 * 1000,
+      publicUrl,
+      plugins: config.demo.enabled
+        ? [(app) => registerDemoRoutes(app, { publicUrl, demoKey: () => demoKey(registry) })]
+        : [],
+    });
+    await internal.listen({ host: config.server.internal.host, port: config.server.internal.port });
+  } catch (error) {
+    publicServer.close();
+    throw listenError(error, config.server.internal, 'internal');
+  }
+  const internalAddress = internal.server.address() as AddressInfo;
+  const internalUrl = localUrl({ host: config.server.internal.host, port: internalAddress.port });
+
+  const demo = config.demo.enabled
+    ? await bootstrapDemo(registry, demoOrigins(internalUrl))
+    : undefined;
+  registry.startPolling(options.registryPollMs ?? 1000, (error) =>
+    logger.warn({ err: error }, 'registry refresh failed'),
+  );
+  state = 'ready';
+  logger.info({ public: publicUrl, internal: internalUrl, version: VERSION }, 'pharos is ready');
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      state = 'draining';
+      logger.info('shutting down: finishing in-flight requests');
+      const deadline = setTimeout(() => {
+        logger.warn('shutdown timeout reached; closing remaining connections');
+        publicServer.closeAllConnections();
+        internal?.server.closeAllConnections();
+      }, config.server.shutdownTimeout);
+      deadline.unref();
+      await Promise.all([closeServer(publicServer), internal?.close()]);
+      clearTimeout(deadline);
+      if (retention) clearInterval(retention);
+      registry.stopPolling();
+      await fanout.close();
+      store?.close();
+      await registry.store.close();
+      logger.info('shutdown complete');
+    })());
+
+  return {
+    config,
+    logger,
+    metrics,
+    registry,
+    store,
+    publicUrl,
+    internalUrl,
+    adminTokenFile,
+    demo,
+    flush: () => fanout.flush(),
+    close,
+  };
+}
+
+function demoOrigins(internalUrl: string): string[] {
+  const url = new URL(internalUrl);
+  const origins = [url.origin];
+  if (url.hostname === '127.0.0.1') origins.push(`http://localhost:${url.port}`);
+  return origins;
+}
+
+function listen(server: Server, address: ListenAddress, name: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(listenError(error, address, name));
+    server.once('error', onError);
+    server.listen(address.port, address.host, () => {
+      server.off('error', onError);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+function listenError(error: unknown, address: ListenAddress, name: string): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    return new PharosError(
+      'LISTEN_FAILED',
+      `cannot listen on ${address.host}:${address.port} (${name} listener): ${code}`,
+    );
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+
+function startRetention(
+  store: TelemetryStore,
+  config: Readonly<PharosConfig>,
+  metrics: Metrics,
+  logger: Logger,
+  clock: () => number,
+): NodeJS.Timeout {
+  const run = () => {
+    try {
+      const result = store.applyRetention({
+        now: clock(),
+        maxAgeMs: config.store.maxAge,
+        maxBytes: config.store.maxBytes,
+      });
+      metrics.storeSizeBytes.set(result.sizeBytes);
+      if (result.deletedByAge > 0) metrics.storeItemsDeleted.labels('age').inc(result.deletedByAge);
+      if (result.deletedBySize > 0)
+        metrics.storeItemsDeleted.labels('size').inc(result.deletedBySize);
+      if (result.deletedByAge + result.deletedBySize > 0)
+        logger.info(result, 'store retention removed old items');
+    } catch (error) {
+      logger.error({ err: error }, 'store retention failed');
+    }
+  };
+  run();
+  const timer = setInterval(run, config.store.retentionInterval);
+  timer.unref();
+  return timer;
+}

@@ -1,0 +1,81 @@
+import type { Command } from 'commander';
+import { startPharos } from '../../app/pharos.js';
+import { loadConfig } from '../../config/index.js';
+import { VERSION } from '../../version.js';
+
+interface StartFlags {
+  config?: string;
+  public?: string;
+  internal?: string;
+  publicUrl?: string;
+  dataDir?: string;
+  logLevel?: string;
+}
+
+/** Flag name → config path; the flags themselves are declared in the config schema. */
+const FLAG_PATHS: Record<keyof Omit<StartFlags, 'config'>, string> = {
+  public: 'server.public',
+  internal: 'server.internal',
+  publicUrl: 'server.publicUrl',
+  dataDir: 'dataDir',
+  logLevel: 'log.level',
+};
+
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description('start Pharos (both listeners) with the embedded store by default')
+    .option('-c, --config <file>', 'YAML configuration file (also PHAROS_CONFIG)')
+    .option('--public <host:port>', 'public listener address (default 127.0.0.1:12347)')
+    .option('--internal <host:port>', 'internal listener address (default 127.0.0.1:12348)')
+    .option('--public-url <url>', 'URL browsers use to reach the public listener')
+    .option('--data-dir <dir>', 'data directory (default ./pharos-data)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .action(async (flags: StartFlags) => {
+      const flagValues: Record<string, string> = {};
+      for (const [flag, path] of Object.entries(FLAG_PATHS)) {
+        const value = flags[flag as keyof typeof FLAG_PATHS];
+        if (value !== undefined) flagValues[path] = value;
+      }
+      const config = loadConfig({ file: flags.config, flags: flagValues });
+      const pharos = await startPharos(config);
+
+      const lines = [
+        `Pharos ${VERSION} is ready.`,
+        `  public listener   ${pharos.publicUrl}   (POST /collect/<appKey>)`,
+        `  internal listener ${pharos.internalUrl}   (API, /metrics${config.demo.enabled ? ', /demo' : ''})`,
+        `  admin token       ${pharos.adminTokenFile}`,
+      ];
+      if (pharos.demo) {
+        lines.push(
+          '',
+          'First start: created the demo tenant and app.',
+          `  ingest URL for the Faro SDK:  ${pharos.publicUrl}/collect/${pharos.demo.key}`,
+          `  open the demo page:           ${pharos.internalUrl}/demo`,
+          '  watch what arrives:           npx pharos tail --app demo',
+        );
+      } else if (config.demo.enabled && (await pharos.registry.store.getApp('demo'))) {
+        lines.push(`  demo page         ${pharos.internalUrl}/demo`);
+      }
+      process.stderr.write(`${lines.join('\n')}\n`);
+
+      let signals = 0;
+      const stop = (signal: NodeJS.Signals) => {
+        signals++;
+        if (signals > 1) {
+          process.stderr.write(`${signal} again: exiting now\n`);
+          process.exit(1);
+        }
+        pharos.logger.info({ signal }, 'signal received');
+        pharos.close().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            pharos.logger.error({ err: error }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
+    });
+}

@@ -1,0 +1,266 @@
+import { Type, type StaticDecode, type TSchema } from '@sinclair/typebox';
+import { parseListenAddress, type ListenAddress } from '../lib/address.js';
+import { parseByteSize, parseDuration } from '../lib/units.js';
+
+/**
+ * The one configuration schema. The YAML file, `PHAROS_*` variables and CLI flags are all
+ * checked against it (flags win over variables, variables over the file). Leaves carry:
+ * - `description`, `default`: rendered into docs/config.md;
+ * - `flag`: the `pharos start` option that sets it, when there is one.
+ * The environment variable of a leaf is derived from its path (see `envName`).
+ */
+
+function bytes(defaultValue: string, description: string, extra: { flag?: string } = {}) {
+  return Type.Transform(
+    Type.Union([Type.String(), Type.Integer({ minimum: 0 })], {
+      default: defaultValue,
+      description,
+      'x-kind': 'bytes',
+      ...extra,
+    }),
+  )
+    .Decode((value) => {
+      const parsed = parseByteSize(value);
+      if (parsed === undefined)
+        throw new Error(`expected a byte size such as "5MiB" (got ${JSON.stringify(value)})`);
+      return parsed;
+    })
+    .Encode((value) => value);
+}
+
+function duration(defaultValue: string, description: string, extra: { flag?: string } = {}) {
+  return Type.Transform(
+    Type.Union([Type.String(), Type.Number({ minimum: 0 })], {
+      default: defaultValue,
+      description,
+      'x-kind': 'duration',
+      ...extra,
+    }),
+  )
+    .Decode((value) => {
+      const parsed = parseDuration(value);
+      if (parsed === undefined)
+        throw new Error(`expected a duration such as "30s" (got ${JSON.stringify(value)})`);
+      return parsed;
+    })
+    .Encode((value) => value);
+}
+
+function address(defaultValue: string, description: string, flag: string) {
+  return Type.Transform(
+    Type.String({ default: defaultValue, description, flag, 'x-kind': 'address' }),
+  )
+    .Decode((value): ListenAddress => {
+      const parsed = parseListenAddress(value);
+      if (!parsed)
+        throw new Error(
+          `expected host:port such as "127.0.0.1:12347" (got ${JSON.stringify(value)})`,
+        );
+      return parsed;
+    })
+    .Encode((value) => `${value.host}:${value.port}`);
+}
+
+const KEY_PATTERN = '^[A-Za-z0-9_.-]{8,128}$';
+const ID_PATTERN = '^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$';
+
+const DeclaredApp = Type.Object(
+  {
+    id: Type.String({
+      pattern: ID_PATTERN,
+      description: 'Unique app id (lower-case, digits, dashes).',
+    }),
+    name: Type.Optional(
+      Type.String({ minLength: 1, description: 'Display name (default: the id).' }),
+    ),
+    allowedOrigins: Type.Array(Type.String({ minLength: 1 }), {
+      default: [],
+      description:
+        'Browser origins allowed to send for this app (`https://shop.example.com`, `https://*.example.com`, `*`). Empty: any origin.',
+    }),
+    keys: Type.Array(Type.String({ pattern: KEY_PATTERN }), {
+      minItems: 1,
+      description: 'App keys accepted for this app (8–128 of `A-Z a-z 0-9 _ . -`).',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const DeclaredTenant = Type.Object(
+  {
+    id: Type.String({ pattern: ID_PATTERN, description: 'Unique tenant id.' }),
+    name: Type.Optional(Type.String({ minLength: 1 })),
+    apps: Type.Array(DeclaredApp, { default: [] }),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    server: Type.Object(
+      {
+        public: address(
+          '127.0.0.1:12347',
+          'Public listener (Faro ingest, remote config, health). The only one to expose to the internet.',
+          '--public <host:port>',
+        ),
+        internal: address(
+          '127.0.0.1:12348',
+          'Internal listener (admin and read API, metrics, demo page). Keep it private.',
+          '--internal <host:port>',
+        ),
+        publicUrl: Type.String({
+          default: '',
+          description:
+            'URL at which browsers reach the public listener, used in printed snippets and the demo page. Empty: derived from `server.public`.',
+          flag: '--public-url <url>',
+        }),
+        shutdownTimeout: duration(
+          '10s',
+          'On SIGTERM/SIGINT, how long to wait for in-flight requests and the store flush before exiting anyway.',
+        ),
+        keepAliveTimeout: duration(
+          '65s',
+          'Idle keep-alive timeout of the public listener; keep it above your load balancer idle timeout.',
+        ),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    dataDir: Type.String({
+      default: './pharos-data',
+      minLength: 1,
+      description: 'Directory for the registry, the telemetry store and the admin token.',
+      flag: '--data-dir <dir>',
+    }),
+    log: Type.Object(
+      {
+        level: Type.Union(
+          ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) =>
+            Type.Literal(level),
+          ),
+          {
+            default: 'info',
+            description: 'Log level of Pharos itself (logs go to stdout as JSON).',
+            flag: '--log-level <level>',
+          },
+        ),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    ingest: Type.Object(
+      {
+        maxBodyBytes: bytes(
+          '5MiB',
+          'Cap on the *decompressed* body of one request; reading stops with 413 the moment it is passed.',
+        ),
+        maxJsonDepth: Type.Integer({
+          default: 64,
+          minimum: 8,
+          maximum: 1000,
+          description: 'Deepest nesting of objects and arrays accepted in a payload.',
+        }),
+        maxItemsPerRequest: Type.Integer({
+          default: 5000,
+          minimum: 1,
+          description: 'Most logs + exceptions + measurements + events + spans in one request.',
+        }),
+        bodyTimeout: duration(
+          '30s',
+          'Time allowed to receive a whole request (headers and body); 408 after it.',
+        ),
+        headersTimeout: duration('10s', 'Time allowed to receive the request headers.'),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    cors: Type.Object(
+      {
+        allowedHeaders: Type.Array(Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$" }), {
+          default: [],
+          description:
+            'Request headers allowed in addition to `content-type, content-encoding, x-api-key, x-faro-session-id, idempotency-key, traceparent, tracestate`.',
+        }),
+        maxAge: duration(
+          '2h',
+          'How long browsers may cache a preflight answer (`Access-Control-Max-Age`).',
+        ),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    store: Type.Object(
+      {
+        enabled: Type.Boolean({
+          default: true,
+          description:
+            'Keep accepted telemetry in the embedded SQLite store (read by the API, CLI and UI).',
+        }),
+        maxAge: duration('7d', 'Items older than this are deleted.'),
+        maxBytes: bytes(
+          '1GiB',
+          'When the store file grows past this, the oldest items are deleted first.',
+        ),
+        flushInterval: duration(
+          '200ms',
+          'Longest time an accepted item waits before it is written.',
+        ),
+        maxQueueBytes: bytes(
+          '64MiB',
+          'Accepted data waiting to be written; past it, ingest answers 503 with Retry-After instead of accepting.',
+        ),
+        retentionInterval: duration('1m', 'How often retention runs.'),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    admin: Type.Object(
+      {
+        token: Type.String({
+          default: '',
+          description:
+            'A fixed admin token (at least 24 characters) accepted in addition to the generated one in `<dataDir>/admin-token`. Prefer setting it by environment.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    demo: Type.Object(
+      {
+        enabled: Type.Boolean({
+          default: true,
+          description:
+            'On a first start with an empty registry, create the `demo` tenant and app; serve `/demo` on the internal listener.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    tenants: Type.Array(DeclaredTenant, {
+      default: [],
+      description:
+        'Declarative tenants and apps (GitOps). At start the registry is reconciled to this list: declared objects are created or updated, objects that were declared before and are gone are deleted; objects created through the API are left alone.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export type PharosConfig = StaticDecode<typeof ConfigSchema>;
+export type DeclaredTenantConfig = StaticDecode<typeof DeclaredTenant>;
+export type DeclaredAppConfig = StaticDecode<typeof DeclaredApp>;
+
+/** `ingest.maxBodyBytes` → `PHAROS_INGEST_MAX_BODY_BYTES`. */
+export function envName(path: readonly string[]): string {
+  return `PHAROS_${path.map((segment) => segment.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_')}`;
+}
+
+export interface ConfigLeaf {
+  path: string[];
+  schema: TSchema;
+}
+
+/** Every scalar or list-of-scalars setting, in schema order (the things env and flags can set). */
+export function configLeaves(schema: TSchema = ConfigSchema, path: string[] = []): ConfigLeaf[] {
+  if (schema.type === 'object' && schema.properties) {
+    return Object.entries(schema.properties as Record<string, TSchema>).flatMap(([key, child]) =>
+      configLeaves(child, [...path, key]),
+    );
+  }
+  if (schema.type === 'array' && (schema.items as TSchema | undefined)?.type === 'object')
+    return [];
+  return [{ path, schema }];
+}

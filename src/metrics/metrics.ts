@@ -1,0 +1,90 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Pharos's own metrics. Every instance has its own registry (tests run several in one process).
+ * Label sets are bounded: tenants are the registered ones, routes are templates, codes come from
+ * the closed error registry; never a session, user or client-chosen value.
+ */
+export function createMetrics(version: string) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const buildInfo = new Gauge({
+    name: 'pharos_build_info',
+    help: 'Always 1; labelled with the running version.',
+    labelNames: ['version', 'node'] as const,
+    registers: [registry],
+  });
+  buildInfo.labels(version, process.version).set(1);
+
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'pharos_http_requests_total',
+      help: 'HTTP requests answered, by listener, route template, status and error code ("" on success).',
+      labelNames: ['listener', 'route', 'status', 'code'] as const,
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'pharos_http_request_duration_seconds',
+      help: 'Time from the first byte of the request to the end of the response.',
+      labelNames: ['listener', 'route'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers: [registry],
+    }),
+    requestBodyBytes: new Histogram({
+      name: 'pharos_ingest_request_body_bytes',
+      help: 'Ingest body size as sent (wire) and after decompression (decoded).',
+      labelNames: ['stage', 'encoding'] as const,
+      buckets: [256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304],
+      registers: [registry],
+    }),
+    itemsReceived: new Counter({
+      name: 'pharos_items_received_total',
+      help: 'Telemetry items accepted (answered 202), by tenant and kind.',
+      labelNames: ['tenant', 'kind'] as const,
+      registers: [registry],
+    }),
+    itemsDropped: new Counter({
+      name: 'pharos_items_dropped_total',
+      help: 'Accepted items that a sink could not keep, by tenant, kind, sink and reason.',
+      labelNames: ['tenant', 'kind', 'sink', 'reason'] as const,
+      registers: [registry],
+    }),
+    storeQueueBytes: new Gauge({
+      name: 'pharos_store_queue_bytes',
+      help: 'Accepted data waiting to be written to the embedded store.',
+      registers: [registry],
+    }),
+    storeWriteDuration: new Histogram({
+      name: 'pharos_store_write_duration_seconds',
+      help: 'Duration of one store write transaction.',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    storeItemsWritten: new Counter({
+      name: 'pharos_store_items_written_total',
+      help: 'Items written to the embedded store, by kind.',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    storeItemsDeleted: new Counter({
+      name: 'pharos_store_items_deleted_total',
+      help: 'Items removed from the embedded store by retention, by reason (age, size).',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    storeSizeBytes: new Gauge({
+      name: 'pharos_store_size_bytes',
+      help: 'Bytes used by the embedded store database (pages in use).',
+      registers: [registry],
+    }),
+    registryApps: new Gauge({
+      name: 'pharos_registry_apps',
+      help: 'Apps in the registry cache.',
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

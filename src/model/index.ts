@@ -1,0 +1,2 @@
+export * from './faro.js';
+export type { AcceptedBatch, Sender } from './batch.js';
