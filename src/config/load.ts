@@ -60,13 +60,30 @@ export function validateConfig(
   const withDefaults = Value.Default(ConfigSchema, structuredClone(input ?? {}));
   const first = Value.Errors(ConfigSchema, withDefaults).First();
   if (first) throw configError(pointerToPath(first.path), describeError(first), origin);
+  let config: PharosConfig;
   try {
-    return deepFreeze(Value.Decode(ConfigSchema, withDefaults));
+    config = Value.Decode(ConfigSchema, withDefaults);
   } catch (error) {
     if (error instanceof TransformDecodeError) {
       throw configError(pointerToPath(error.path), error.message, origin);
     }
     throw error;
+  }
+  checkRelations(config, origin);
+  return deepFreeze(config);
+}
+
+/** Rules that tie settings together, which the per-field schema cannot express. */
+function checkRelations(config: PharosConfig, origin: Map<string, string>): void {
+  if (config.ingest.headersTimeout > config.ingest.bodyTimeout) {
+    throw configError(
+      'ingest.headersTimeout',
+      `must not exceed ingest.bodyTimeout (${config.ingest.bodyTimeout} ms), which covers the whole request`,
+      origin,
+    );
+  }
+  if (config.admin.token !== '' && config.admin.token.length < 24) {
+    throw configError('admin.token', 'must be at least 24 characters', origin);
   }
 }
 

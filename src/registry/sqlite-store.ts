@@ -142,7 +142,7 @@ export function openSqliteRegistry(file: string, clock: () => number = Date.now)
           ),
           apps: (db.prepare('SELECT * FROM apps ORDER BY id').all() as AppRow[]).map(toApp),
           keys: (
-            db.prepare('SELECT * FROM app_keys ORDER BY created_at, key').all() as KeyRow[]
+            db.prepare('SELECT * FROM app_keys ORDER BY created_at, rowid').all() as KeyRow[]
           ).map(toKey),
         }))(),
       ),
@@ -232,7 +232,7 @@ export function openSqliteRegistry(file: string, clock: () => number = Date.now)
       Promise.resolve(
         (
           db
-            .prepare('SELECT * FROM app_keys WHERE app_id = ? ORDER BY created_at, key')
+            .prepare('SELECT * FROM app_keys WHERE app_id = ? ORDER BY created_at, rowid')
             .all(appId) as KeyRow[]
         ).map(toKey),
       ),

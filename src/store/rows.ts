@@ -35,8 +35,9 @@ export function itemRows(batch: AcceptedBatch): ItemRow[] {
       name: name ?? null,
       sessionId,
       pageId,
-      traceId: item.trace?.trace_id || null,
-      spanId: item.trace?.span_id || null,
+      // Ids are hex: store one case so that lookups by trace id find every item of the trace.
+      traceId: item.trace?.trace_id ? item.trace.trace_id.toLowerCase() : null,
+      spanId: item.trace?.span_id ? item.trace.span_id.toLowerCase() : null,
       body: JSON.stringify(item),
       extra: null,
     });

@@ -86,12 +86,14 @@ export class TelemetryStore {
 
   constructor(file: string) {
     this.db = new Database(file);
+    // auto_vacuum must be chosen before anything is written (the WAL switch included); it lets
+    // retention hand freed pages back to the file system.
+    if ((this.db.pragma('page_count', { simple: true }) as number) === 0) {
+      this.db.pragma('auto_vacuum = INCREMENTAL');
+    }
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
-    // auto_vacuum must be chosen before the first table exists; it lets retention hand space back.
-    if ((this.db.pragma('page_count', { simple: true }) as number) <= 1)
-      this.db.pragma('auto_vacuum = INCREMENTAL');
     migrateStore(this.db);
     this.events.setMaxListeners(0);
     this.statements = {
@@ -245,11 +247,17 @@ export class TelemetryStore {
     const oldest = this.db.prepare(
       'DELETE FROM items WHERE id IN (SELECT id FROM items ORDER BY id LIMIT ?)',
     );
-    const total = () =>
-      (this.db.prepare('SELECT COUNT(*) AS n FROM items').get() as { n: number }).n;
+    // Ids grow with time, so the id range estimates the row count without a full COUNT(*).
+    const rowsLeft = () => {
+      const row = this.db.prepare('SELECT MIN(id) AS low, MAX(id) AS high FROM items').get() as {
+        low: number | null;
+        high: number | null;
+      };
+      return row.low === null || row.high === null ? 0 : row.high - row.low + 1;
+    };
     while (this.sizeBytes() > maxBytes) {
-      // Remove a twentieth of what is left per step (at least one chunk), then measure again.
-      const step = Math.max(DELETE_CHUNK, Math.ceil(total() / 20));
+      // Remove about a twentieth of what is left per step, then measure again.
+      const step = Math.min(DELETE_CHUNK, Math.max(1, Math.ceil(rowsLeft() / 20)));
       const { changes } = oldest.run(step);
       deletedBySize += changes;
       if (changes === 0) break;
