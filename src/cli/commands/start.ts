@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { startPharos } from '../../app/pharos.js';
 import { loadConfig } from '../../config/index.js';
 import { VERSION } from '../../version.js';
 
@@ -38,6 +37,8 @@ export function registerStart(program: Command): void {
         if (value !== undefined) flagValues[path] = value;
       }
       const config = loadConfig({ file: flags.config, flags: flagValues });
+      // Loaded here, not at the top: the client commands stay quick to start.
+      const { startPharos } = await import('../../app/pharos.js');
       const pharos = await startPharos(config);
 
       const lines = [
