@@ -1,4 +1,4 @@
-export { loadConfig, validateConfig, RESERVED_ENV } from './load.js';
+export { loadConfig, unknownPharosVariables, validateConfig, RESERVED_ENV } from './load.js';
 export type { ConfigSources } from './load.js';
 export { ConfigSchema, configLeaves, envName } from './schema.js';
 export type { DeclaredAppConfig, DeclaredTenantConfig, PharosConfig } from './schema.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from './load.js';
+import { loadConfig, unknownPharosVariables } from './load.js';
 
 function yamlFile(text: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'pharos-config-')), 'pharos.yaml');
@@ -78,13 +78,18 @@ describe('loadConfig', () => {
     ).toMatch(/^PHAROS_ERR_CONFIG_INVALID: ingest\.maxJsonDepth: expected integer \(got "deep"\)/);
   });
 
-  it('refuses unknown settings and unknown PHAROS_* variables', () => {
+  it('refuses unknown settings in the file, and lists unknown PHAROS_* variables for a warning', () => {
     expect(
       configError(() => loadConfig({ file: yamlFile('ingest:\n  maxBodySize: 1MiB\n'), env: {} })),
     ).toMatch(/^PHAROS_ERR_CONFIG_INVALID: ingest\.maxBodySize: unknown setting/);
-    expect(configError(() => loadConfig({ env: { PHAROS_INGEST_MAX_BODY: '1' } }))).toMatch(
-      /PHAROS_INGEST_MAX_BODY is not a Pharos setting/,
-    );
+    const env = {
+      PHAROS_INGEST_MAX_BODY: '1',
+      PHAROS_TOKEN: 't',
+      PHAROS_LOG_LEVEL: 'warn',
+      HOME: '/root',
+    };
+    expect(loadConfig({ env }).log.level).toBe('warn');
+    expect(unknownPharosVariables(env)).toEqual(['PHAROS_INGEST_MAX_BODY']);
   });
 
   it('checks declared tenants: ids, keys, nesting', () => {

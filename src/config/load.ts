@@ -34,12 +34,8 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<PharosConfig> 
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith('PHAROS_') || raw === undefined || RESERVED_ENV.has(name)) continue;
     const leaf = byEnvName.get(name);
-    if (!leaf) {
-      throw new PharosError(
-        'CONFIG_INVALID',
-        `${name} is not a Pharos setting (see docs/config.md for the names)`,
-      );
-    }
+    // Not an error: other tools may share the prefix. `pharos start` warns about them (typos).
+    if (!leaf) continue;
     setPath(merged, leaf.path, coerceText(raw, leaf.schema));
     origin.set(leaf.path.join('.'), `from ${name}`);
   }
@@ -50,6 +46,14 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<PharosConfig> 
     origin.set(path, `from ${String(leaf.schema.flag ?? 'flag').split(' ')[0]}`);
   }
   return validateConfig(merged, origin);
+}
+
+/** `PHAROS_*` variables that are neither settings nor reserved: most likely typos, worth a warning. */
+export function unknownPharosVariables(env: NodeJS.ProcessEnv = process.env): string[] {
+  const known = new Set(configLeaves().map((leaf) => envName(leaf.path)));
+  return Object.keys(env)
+    .filter((name) => name.startsWith('PHAROS_') && !known.has(name) && !RESERVED_ENV.has(name))
+    .sort();
 }
 
 /** Validates a configuration object (as read from YAML) and decodes sizes, durations and addresses. */

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/index.js';
+import { loadConfig, unknownPharosVariables } from '../../config/index.js';
 import { VERSION } from '../../version.js';
 
 interface StartFlags {
@@ -37,6 +37,12 @@ export function registerStart(program: Command): void {
         if (value !== undefined) flagValues[path] = value;
       }
       const config = loadConfig({ file: flags.config, flags: flagValues });
+      const unknown = unknownPharosVariables();
+      if (unknown.length > 0) {
+        process.stderr.write(
+          `warning: ignoring ${unknown.join(', ')}: not Pharos settings (see docs/config.md)\n`,
+        );
+      }
       // Loaded here, not at the top: the client commands stay quick to start.
       const { startPharos } = await import('../../app/pharos.js');
       const pharos = await startPharos(config);
