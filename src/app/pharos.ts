@@ -79,7 +79,7 @@ export async function startPharos(
       ),
     );
   }
-  const fanout = createFanout(sinks);
+  const fanout = createFanout({ sinksFor: () => sinks, all: () => sinks });
   const retention = store ? startRetention(store, config, metrics, logger, clock) : undefined;
 
   const pipeline = createCollectPipeline({

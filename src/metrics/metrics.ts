@@ -51,6 +51,37 @@ export function createMetrics(version: string) {
       labelNames: ['tenant', 'kind', 'sink', 'reason'] as const,
       registers: [registry],
     }),
+    sinkQueueBytes: new Gauge({
+      name: 'pharos_sink_queue_bytes',
+      help: 'Units waiting in a sink queue, in memory or in its spool on disk.',
+      labelNames: ['sink', 'tenant', 'where'] as const,
+      registers: [registry],
+    }),
+    sinkItemsDelivered: new Counter({
+      name: 'pharos_sink_items_delivered_total',
+      help: 'Items a backend confirmed, by sink, tenant and kind.',
+      labelNames: ['sink', 'tenant', 'kind'] as const,
+      registers: [registry],
+    }),
+    sinkItemsRedelivered: new Counter({
+      name: 'pharos_sink_items_redelivered_total',
+      help: 'Items sent again after a restart because their delivery was not yet recorded (at-least-once: possible duplicates).',
+      labelNames: ['sink', 'tenant', 'kind'] as const,
+      registers: [registry],
+    }),
+    sinkRequests: new Counter({
+      name: 'pharos_sink_requests_total',
+      help: 'Pushes to a backend, by outcome (delivered, retry, rejected) and reason.',
+      labelNames: ['sink', 'tenant', 'outcome', 'reason'] as const,
+      registers: [registry],
+    }),
+    sinkRequestDuration: new Histogram({
+      name: 'pharos_sink_request_duration_seconds',
+      help: 'Duration of one push to a backend.',
+      labelNames: ['sink', 'outcome'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
     storeQueueBytes: new Gauge({
       name: 'pharos_store_queue_bytes',
       help: 'Accepted data waiting to be written to the embedded store.',

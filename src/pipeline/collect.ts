@@ -62,7 +62,8 @@ export function createCollectPipeline({
         itemCount,
         bytes: body.length,
       };
-      fanout.accept(batch);
+      const durable = fanout.accept(batch);
+      if (durable !== undefined) await durable;
 
       const counts = countItemsByKind(payload);
       for (const kind in counts) {

@@ -1,5 +1,5 @@
 export { createFanout } from './fanout.js';
-export type { Fanout } from './fanout.js';
+export type { Fanout, SinkRoutes } from './fanout.js';
 export { createStoreSink } from './store-sink.js';
 export type { StoreSinkOptions } from './store-sink.js';
 export type { Sink } from './types.js';

@@ -71,7 +71,7 @@ export function createStoreSink(
 
   return {
     name: 'store',
-    hasRoom: (bytes) => !closed && queuedBytes + bytes <= options.maxQueueBytes,
+    hasRoom: (batch) => !closed && queuedBytes + batch.bytes <= options.maxQueueBytes,
     offer(batch) {
       queue.push(batch);
       queuedBytes += batch.bytes;
