@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite drives for real: Chromium (the real Faro SDK runs
-# in it), plus the tools later suites use (Prometheus, nginx, wrk). Run as root, once per machine.
+# in it) and Prometheus (scrapes Pharos's web-vitals histograms). Run as root, once per machine.
 set -euo pipefail
 
-packages=(chromium)
+packages=(chromium prometheus)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -86,6 +86,24 @@ function checkRelations(config: PharosConfig, origin: Map<string, string>): void
       origin,
     );
   }
+  const labelSets: [string, Record<string, string> | undefined][] = [
+    ['sinks.loki.labels', config.sinks.loki.labels],
+    ...config.tenants.map((tenant, index): [string, Record<string, string> | undefined] => [
+      `tenants[${index}].sinks.loki.labels`,
+      tenant.sinks?.loki?.labels,
+    ]),
+  ];
+  for (const [path, labels] of labelSets) {
+    for (const name of Object.keys(labels ?? {})) {
+      if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) {
+        throw configError(
+          path,
+          `${JSON.stringify(name)} is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)`,
+          origin,
+        );
+      }
+    }
+  }
   if (config.admin.token !== '' && config.admin.token.length < 24) {
     throw configError('admin.token', 'must be at least 24 characters', origin);
   }
@@ -159,6 +177,14 @@ function coerceText(raw: string, schema: TSchema): unknown {
   }
   if (schema.type === 'integer' || schema.type === 'number') {
     return text !== '' && Number.isFinite(Number(text)) ? Number(text) : text;
+  }
+  if (schema.type === 'object') {
+    // Maps (labels, headers) come from a variable as JSON: PHAROS_SINKS_LOKI_LABELS='{"cluster":"eu-1"}'.
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
   }
   if (schema.type === 'array') {
     return text === '' ? [] : text.split(',').map((part) => part.trim());

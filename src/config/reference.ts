@@ -60,6 +60,7 @@ function typeLabel(schema: TSchema): string {
   if (Array.isArray(schema.anyOf))
     return (schema.anyOf as TSchema[]).map((option) => String(option.const)).join(' \\| ');
   if (schema.type === 'array') return `list of ${String((schema.items as TSchema).type)}`;
+  if (schema.type === 'object') return 'map (JSON in a variable)';
   return String(schema.type);
 }
 
@@ -67,6 +68,8 @@ function defaultLabel(schema: TSchema): string {
   const value = schema.default as unknown;
   if (value === '') return '(empty)';
   if (Array.isArray(value)) return value.length === 0 ? '(none)' : `\`${value.join(',')}\``;
+  if (typeof value === 'object' && value !== null)
+    return Object.keys(value).length === 0 ? '(none)' : `\`${JSON.stringify(value)}\``;
   return `\`${String(value)}\``;
 }
 

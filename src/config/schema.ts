@@ -86,10 +86,101 @@ const DeclaredApp = Type.Object(
   { additionalProperties: false },
 );
 
+const HTTP_URL_PATTERN = '^(https?://\\S+)?$';
+const LOKI_FORMATS = ['logfmt', 'json'] as const;
+const LOKI_ENCODINGS = ['protobuf', 'json'] as const;
+const LOKI_TIMESTAMPS = ['receive', 'client'] as const;
+const TRACE_ENCODINGS = ['json', 'protobuf'] as const;
+
+const literals = <T extends readonly string[]>(values: T, options: Record<string, unknown>) =>
+  Type.Union(
+    values.map((value) => Type.Literal(value)),
+    options,
+  );
+const stringMap = (description: string, withDefault: boolean) =>
+  Type.Record(Type.String(), Type.String(), {
+    ...(withDefault ? { default: {} } : {}),
+    description,
+  });
+
+/**
+ * The Loki sink's settings. The global block has defaults; a tenant's `sinks.loki` overrides any
+ * of them (so the same builder makes both, with and without defaults).
+ */
+function lokiSink(withDefaults: boolean) {
+  const d = <T>(value: T) => (withDefaults ? { default: value } : {});
+  const fields = {
+    url: Type.String({
+      ...d(''),
+      pattern: HTTP_URL_PATTERN,
+      description: 'Loki base URL (`/loki/api/v1/push` is appended). Empty: no Loki delivery.',
+    }),
+    format: literals(LOKI_FORMATS, {
+      ...d('logfmt'),
+      description:
+        'Line format: `logfmt` (byte for byte the line of Alloy `faro.receiver`) or `json`.',
+    }),
+    encoding: literals(LOKI_ENCODINGS, {
+      ...d('protobuf'),
+      description: 'Push encoding: `protobuf` (snappy) or `json` (gzip).',
+    }),
+    labels: stringMap(
+      'Labels added to every stream, besides service_name, app_name, app_environment, kind and level. A value of "" copies the line key of the same name (as Alloy `extra_log_labels`).',
+      withDefaults,
+    ),
+    structuredMetadata: Type.Boolean({
+      ...d(true),
+      description:
+        'Send session_id, trace_id, span_id, page_id, page_url and app_id as structured metadata (Loki 3).',
+    }),
+    timestamp: literals(LOKI_TIMESTAMPS, {
+      ...d('receive'),
+      description:
+        'Entry timestamp: receive time (as Alloy; client clocks skew) or the item timestamp.',
+    }),
+    headers: stringMap('Extra request headers (for example Authorization).', withDefaults),
+  };
+  return withDefaults
+    ? Type.Object(fields, { default: {}, additionalProperties: false })
+    : Type.Partial(Type.Object(fields, { additionalProperties: false }));
+}
+
+function tracesSink(withDefaults: boolean) {
+  const d = <T>(value: T) => (withDefaults ? { default: value } : {});
+  const fields = {
+    url: Type.String({
+      ...d(''),
+      pattern: HTTP_URL_PATTERN,
+      description:
+        'OTLP/HTTP traces endpoint base URL (`/v1/traces` is appended), e.g. Tempo. Empty: no trace delivery.',
+    }),
+    encoding: literals(TRACE_ENCODINGS, {
+      ...d('json'),
+      description: 'OTLP/HTTP encoding: `json` or `protobuf`.',
+    }),
+    headers: stringMap('Extra request headers.', withDefaults),
+  };
+  return withDefaults
+    ? Type.Object(fields, { default: {}, additionalProperties: false })
+    : Type.Partial(Type.Object(fields, { additionalProperties: false }));
+}
+
+const TenantSinks = Type.Object(
+  { loki: Type.Optional(lokiSink(false)), traces: Type.Optional(tracesSink(false)) },
+  { additionalProperties: false, description: 'Overrides of the global `sinks` for this tenant.' },
+);
+
 const DeclaredTenant = Type.Object(
   {
     id: Type.String({ pattern: ID_PATTERN, description: 'Unique tenant id.' }),
     name: Type.Optional(Type.String({ minLength: 1 })),
+    orgId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: '`X-Scope-OrgID` sent to Loki and Tempo (default: the tenant id).',
+      }),
+    ),
+    sinks: Type.Optional(TenantSinks),
     apps: Type.Array(DeclaredApp, { default: [] }),
   },
   { additionalProperties: false },
@@ -210,6 +301,65 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    sinks: Type.Object(
+      {
+        loki: lokiSink(true),
+        traces: tracesSink(true),
+        metrics: Type.Object(
+          {
+            enabled: Type.Boolean({
+              default: true,
+              description:
+                'Turn web vitals into Prometheus histograms (and page loads, sessions, exceptions, events into counters) on /metrics.',
+            }),
+            routes: Type.Array(Type.String({ minLength: 1 }), {
+              default: [],
+              description:
+                'Route templates tried first when turning page URLs into the `route` label (`/products/:id`, `/docs/*`); then numeric, UUID and hash-like path segments are collapsed.',
+            }),
+            maxSeriesPerTenant: Type.Integer({
+              default: 2000,
+              minimum: 10,
+              description:
+                'Distinct label sets per tenant and metric; past it, new values are recorded as `other` and counted.',
+            }),
+          },
+          { default: {}, additionalProperties: false },
+        ),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    delivery: Type.Object(
+      {
+        durability: literals(['memory', 'disk'] as const, {
+          default: 'memory',
+          description:
+            '`memory`: queued in memory, spooled to disk on overflow and at shutdown. `disk`: every batch is on disk (group commit) before the 202, so a crash loses nothing acknowledged.',
+        }),
+        maxQueueBytes: bytes(
+          '32MiB',
+          'Per sink and tenant: data waiting in memory; past it, batches go to the spool.',
+        ),
+        maxSpoolBytes: bytes(
+          '1GiB',
+          'Per sink and tenant: data in the spool on disk; past it (and memory full) ingest for that tenant answers 503 with Retry-After.',
+        ),
+        batchMaxItems: Type.Integer({
+          default: 2000,
+          minimum: 1,
+          description: 'Most items in one push.',
+        }),
+        batchMaxBytes: bytes('1MiB', 'Most bytes in one push (before compression).'),
+        batchMaxAge: duration('1s', 'Longest an item waits for a push to fill up.'),
+        retryInitialDelay: duration(
+          '500ms',
+          'First wait after a failed push; doubles up to `retryMaxDelay` (±20% jitter). A backend Retry-After wins.',
+        ),
+        retryMaxDelay: duration('30s', 'Longest wait between two attempts.'),
+        requestTimeout: duration('10s', 'Deadline of one push.'),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     admin: Type.Object(
       {
         token: Type.String({
@@ -242,6 +392,9 @@ export const ConfigSchema = Type.Object(
 export type PharosConfig = StaticDecode<typeof ConfigSchema>;
 export type DeclaredTenantConfig = StaticDecode<typeof DeclaredTenant>;
 export type DeclaredAppConfig = StaticDecode<typeof DeclaredApp>;
+export type TenantSinksConfig = StaticDecode<typeof TenantSinks>;
+export type LokiSinkConfig = PharosConfig['sinks']['loki'];
+export type TracesSinkConfig = PharosConfig['sinks']['traces'];
 
 /** `ingest.maxBodyBytes` → `PHAROS_INGEST_MAX_BODY_BYTES`. */
 export function envName(path: readonly string[]): string {

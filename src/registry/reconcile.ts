@@ -1,6 +1,7 @@
 import type { DeclaredTenantConfig } from '../config/index.js';
 import { PharosError } from '../errors/index.js';
 import { normaliseOrigins, type Registry } from './registry.js';
+import type { TenantSinks } from './types.js';
 
 export interface ReconcileReport {
   created: string[];
@@ -28,13 +29,22 @@ export async function reconcileRegistry(
     const declaredApps = new Set(declared.flatMap((tenant) => tenant.apps.map((app) => app.id)));
 
     for (const tenant of declared) {
-      const name = tenant.name ?? tenant.id;
+      const wanted = {
+        name: tenant.name ?? tenant.id,
+        orgId: tenant.orgId ?? null,
+        sinks: (tenant.sinks ?? {}) as TenantSinks,
+      };
       const current = await store.getTenant(tenant.id);
       if (!current) {
-        await store.createTenant({ id: tenant.id, name, source: 'config' });
+        await store.createTenant({ id: tenant.id, ...wanted, source: 'config' });
         report.created.push(`tenant ${tenant.id}`);
-      } else if (current.name !== name || current.source !== 'config') {
-        await store.updateTenant(tenant.id, { name, source: 'config' });
+      } else if (
+        current.name !== wanted.name ||
+        current.orgId !== wanted.orgId ||
+        JSON.stringify(current.sinks) !== JSON.stringify(wanted.sinks) ||
+        current.source !== 'config'
+      ) {
+        await store.updateTenant(tenant.id, { ...wanted, source: 'config' });
         report.updated.push(`tenant ${tenant.id}`);
       }
 

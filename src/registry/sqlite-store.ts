@@ -10,6 +10,7 @@ import type {
   RegistryStore,
   Source,
   Tenant,
+  TenantSinks,
 } from './types.js';
 
 /** Versioned migrations; `PRAGMA user_version` records how many have run. Append only. */
@@ -50,18 +51,29 @@ const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   );
   `,
+  `
+  ALTER TABLE tenants ADD COLUMN org_id TEXT;
+  ALTER TABLE tenants ADD COLUMN sinks TEXT NOT NULL DEFAULT '{}';
+  `,
 ];
 
 interface TenantRow {
   id: string;
   name: string;
+  org_id: string | null;
+  sinks: string;
   source: Source;
   created_at: number;
   updated_at: number;
 }
-interface AppRow extends TenantRow {
+interface AppRow {
+  id: string;
   tenant_id: string;
+  name: string;
   allowed_origins: string;
+  source: Source;
+  created_at: number;
+  updated_at: number;
 }
 interface KeyRow {
   key: string;
@@ -81,6 +93,8 @@ interface TokenRow {
 const toTenant = (row: TenantRow): Tenant => ({
   id: row.id,
   name: row.name,
+  orgId: row.org_id,
+  sinks: JSON.parse(row.sinks) as TenantSinks,
   source: row.source,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
@@ -155,23 +169,22 @@ export function openSqliteRegistry(file: string, clock: () => number = Date.now)
       const row = db.prepare('SELECT * FROM tenants WHERE id = ?').get(id) as TenantRow | undefined;
       return Promise.resolve(row && toTenant(row));
     },
-    createTenant: ({ id, name, source }) => {
+    createTenant: ({ id, name, source, orgId = null, sinks = {} }) => {
       const now = clock();
       db.prepare(
-        'INSERT INTO tenants (id, name, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
-      ).run(id, name, source, now, now);
-      return Promise.resolve(changed({ id, name, source, createdAt: now, updatedAt: now }));
+        'INSERT INTO tenants (id, name, org_id, sinks, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ).run(id, name, orgId, JSON.stringify(sinks), source, now, now);
+      return Promise.resolve(
+        changed({ id, name, orgId, sinks, source, createdAt: now, updatedAt: now }),
+      );
     },
     updateTenant: async (id, changes) => {
       const current = await store.getTenant(id);
       if (!current) return undefined;
       const next = { ...current, ...definedOnly(changes), updatedAt: clock() };
-      db.prepare('UPDATE tenants SET name = ?, source = ?, updated_at = ? WHERE id = ?').run(
-        next.name,
-        next.source,
-        next.updatedAt,
-        id,
-      );
+      db.prepare(
+        'UPDATE tenants SET name = ?, org_id = ?, sinks = ?, source = ?, updated_at = ? WHERE id = ?',
+      ).run(next.name, next.orgId, JSON.stringify(next.sinks), next.source, next.updatedAt, id);
       return changed(next);
     },
     deleteTenant: (id) => {

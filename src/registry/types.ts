@@ -1,9 +1,18 @@
 /** Where a registry object came from: the declarative config file, the API/CLI, or the first-start demo. */
 export type Source = 'config' | 'api' | 'demo';
 
+/** A tenant's overrides of the global sink settings (validated by the config schema). */
+export interface TenantSinks {
+  loki?: Record<string, unknown>;
+  traces?: Record<string, unknown>;
+}
+
 export interface Tenant {
   id: string;
   name: string;
+  /** `X-Scope-OrgID` for its Loki and Tempo data; null: the tenant id. */
+  orgId: string | null;
+  sinks: TenantSinks;
   source: Source;
   createdAt: number;
   updatedAt: number;
@@ -48,7 +57,16 @@ export interface RegistrySnapshot {
 export interface NewTenant {
   id: string;
   name: string;
+  orgId?: string | null;
+  sinks?: TenantSinks;
   source: Source;
+}
+
+export interface TenantChanges {
+  name?: string;
+  orgId?: string | null;
+  sinks?: TenantSinks;
+  source?: Source;
 }
 
 export interface NewApp {
@@ -76,10 +94,7 @@ export interface RegistryStore {
   listTenants(): Promise<Tenant[]>;
   getTenant(id: string): Promise<Tenant | undefined>;
   createTenant(tenant: NewTenant): Promise<Tenant>;
-  updateTenant(
-    id: string,
-    changes: { name?: string; source?: Source },
-  ): Promise<Tenant | undefined>;
+  updateTenant(id: string, changes: TenantChanges): Promise<Tenant | undefined>;
   deleteTenant(id: string): Promise<boolean>;
 
   listApps(tenantId?: string): Promise<App[]>;
