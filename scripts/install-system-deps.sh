@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite drives for real: Chromium (the real Faro SDK runs
-# in it) and Prometheus (scrapes Pharos's web-vitals histograms). Run as root, once per machine.
+# in it), Prometheus (scrapes the web-vitals histograms) and curl (faro-cli uploads with it).
+# Run as root, once per machine.
 set -euo pipefail
 
-packages=(chromium prometheus)
+packages=(chromium prometheus curl)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
