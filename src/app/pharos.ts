@@ -14,6 +14,7 @@ import { createMetrics, type Metrics } from '../metrics/index.js';
 import { createCollectPipeline } from '../pipeline/index.js';
 import { Registry, openSqliteRegistry, reconcileRegistry } from '../registry/index.js';
 import { createFanout, createStoreSink, type Sink } from '../sinks/index.js';
+import { createMetricsSink } from '../sinks/metrics/index.js';
 import { TelemetryStore } from '../store/index.js';
 import { registerDemoRoutes } from '../ui/demo-routes.js';
 import { VERSION } from '../version.js';
@@ -76,6 +77,20 @@ export async function startPharos(
         { flushIntervalMs: config.store.flushInterval, maxQueueBytes: config.store.maxQueueBytes },
         metrics,
         logger,
+      ),
+    );
+  }
+  if (config.sinks.metrics.enabled) {
+    // One sink for every tenant: its caps are per tenant inside, and it records into Pharos's
+    // own registry, so the histograms are served on the internal /metrics.
+    sinks.push(
+      createMetricsSink(
+        {
+          routes: config.sinks.metrics.routes,
+          maxSeriesPerTenant: config.sinks.metrics.maxSeriesPerTenant,
+          maxEnvironmentsPerTenant: config.sinks.metrics.maxEnvironmentsPerTenant,
+        },
+        { registry: metrics.registry, logger: logger.child({ sink: 'metrics' }) },
       ),
     );
   }

@@ -1,6 +1,7 @@
 import { Type, type StaticDecode, type TSchema } from '@sinclair/typebox';
 import { parseListenAddress, type ListenAddress } from '../lib/address.js';
 import { parseByteSize, parseDuration } from '../lib/units.js';
+import { parseRoutePatterns } from '../sinks/metrics/route-patterns.js';
 
 /**
  * The one configuration schema. The YAML file, `PHAROS_*` variables and CLI flags are all
@@ -85,6 +86,22 @@ const DeclaredApp = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** `sinks.metrics.routes`: checked with the sink's own parser, so a bad pattern names itself at load. */
+function routePatterns() {
+  return Type.Transform(
+    Type.Array(Type.String({ minLength: 1 }), {
+      default: [],
+      description:
+        'Route patterns tried in order, first match wins, before automatic templating of page paths: `:name` matches one segment (`/products/:id`), a final `*` one or more (`/docs/*`), other segments match themselves. The `route` label is the pattern. Then numeric, UUID, hash and id-like segments become `:id`.',
+    }),
+  )
+    .Decode((patterns) => {
+      parseRoutePatterns(patterns);
+      return patterns;
+    })
+    .Encode((patterns) => patterns);
+}
 
 const HTTP_URL_PATTERN = '^(https?://\\S+)?$';
 const LOKI_FORMATS = ['logfmt', 'json'] as const;
@@ -312,16 +329,18 @@ export const ConfigSchema = Type.Object(
               description:
                 'Turn web vitals into Prometheus histograms (and page loads, sessions, exceptions, events into counters) on /metrics.',
             }),
-            routes: Type.Array(Type.String({ minLength: 1 }), {
-              default: [],
-              description:
-                'Route templates tried first when turning page URLs into the `route` label (`/products/:id`, `/docs/*`); then numeric, UUID and hash-like path segments are collapsed.',
-            }),
+            routes: routePatterns(),
             maxSeriesPerTenant: Type.Integer({
               default: 2000,
               minimum: 10,
               description:
                 'Distinct label sets per tenant and metric; past it, new values are recorded as `other` and counted.',
+            }),
+            maxEnvironmentsPerTenant: Type.Integer({
+              default: 20,
+              minimum: 1,
+              description:
+                'Distinct `environment` label values (`meta.app.environment`) per tenant; past it, new ones are recorded as `other` and counted.',
             }),
           },
           { default: {}, additionalProperties: false },
