@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics/index.js';
 import type { Registry } from '../registry/index.js';
 import type { TelemetryStore } from '../store/index.js';
 import { createAuthenticator, type Principal } from './auth.js';
+import { registerOtlpRoutes, type OtlpRoutesDeps } from './routes/otlp-routes.js';
 import { registerRegistryRoutes } from './routes/registry-routes.js';
 import { registerSystemRoutes } from './routes/system-routes.js';
 import { registerTelemetryRoutes } from './routes/telemetry-routes.js';
@@ -38,6 +39,8 @@ export interface InternalServerDeps {
   defaultKeyGraceMs: number;
   /** Where browsers reach the public listener, for ingest URLs in answers. */
   publicUrl: string;
+  /** OTLP/HTTP trace intake for backend services (`POST /v1/traces`); absent: not served. */
+  otlp?: Omit<OtlpRoutesDeps, 'registry'>;
 }
 
 /**
@@ -113,6 +116,7 @@ export async function createInternalServer(deps: InternalServerDeps): Promise<Fa
   registerSystemRoutes(app, deps);
   registerRegistryRoutes(app, deps);
   registerTelemetryRoutes(app, deps);
+  if (deps.otlp) await registerOtlpRoutes(app, { registry: deps.registry, ...deps.otlp });
   for (const plugin of deps.plugins ?? []) await plugin(app);
   return app;
 }

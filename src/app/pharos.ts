@@ -144,6 +144,19 @@ export async function startPharos(
       isReady: () => state === 'ready',
       defaultKeyGraceMs: 24 * 60 * 60 * 1000,
       publicUrl,
+      otlp: {
+        accept: async (batch) => {
+          await fanout.accept(batch);
+          metrics.itemsReceived.labels(batch.tenantId, 'span').inc(batch.itemCount);
+        },
+        limits: {
+          maxBodyBytes: config.ingest.maxBodyBytes,
+          bodyTimeoutMs: config.ingest.bodyTimeout,
+          maxJsonDepth: config.ingest.maxJsonDepth,
+          maxItemsPerRequest: config.ingest.maxItemsPerRequest,
+        },
+        clock,
+      },
       plugins: config.demo.enabled
         ? [(app) => registerDemoRoutes(app, { publicUrl, demoKey: () => demoKey(registry) })]
         : [],

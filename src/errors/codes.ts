@@ -50,7 +50,7 @@ export const ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: define(
     'PHAROS_ERR_UNSUPPORTED_MEDIA_TYPE',
     415,
-    'The `Content-Type` is not `application/json` (or `text/plain`).',
+    'The `Content-Type` is not `application/json` (or `text/plain`); on `/v1/traces`, not `application/x-protobuf` or `application/json`.',
   ),
   UNSUPPORTED_ENCODING: define(
     'PHAROS_ERR_UNSUPPORTED_ENCODING',
@@ -105,7 +105,7 @@ export const ERRORS = {
   PAYLOAD_INVALID: define(
     'PHAROS_ERR_PAYLOAD_INVALID',
     400,
-    'The JSON does not match the Faro payload model; the message names the field path and the reason.',
+    'The JSON does not match the Faro payload model (on `/v1/traces`: the body is not a valid OTLP ExportTraceServiceRequest); the message names the field path and the reason.',
   ),
   PAYLOAD_TOO_MANY_ITEMS: define(
     'PHAROS_ERR_PAYLOAD_TOO_MANY_ITEMS',
