@@ -29,11 +29,8 @@ export async function reconcileRegistry(
     const declaredApps = new Set(declared.flatMap((tenant) => tenant.apps.map((app) => app.id)));
 
     for (const tenant of declared) {
-      const wanted = {
-        name: tenant.name ?? tenant.id,
-        orgId: tenant.orgId ?? null,
-        sinks: (tenant.sinks ?? {}) as TenantSinks,
-      };
+      const sinks: TenantSinks = tenant.sinks ?? {};
+      const wanted = { name: tenant.name ?? tenant.id, orgId: tenant.orgId ?? null, sinks };
       const current = await store.getTenant(tenant.id);
       if (!current) {
         await store.createTenant({ id: tenant.id, ...wanted, source: 'config' });
