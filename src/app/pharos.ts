@@ -13,7 +13,7 @@ import { localUrl, type ListenAddress } from '../lib/address.js';
 import { createMetrics, type Metrics } from '../metrics/index.js';
 import { createCollectPipeline } from '../pipeline/index.js';
 import { Registry, openSqliteRegistry, reconcileRegistry } from '../registry/index.js';
-import { createFanout, createStoreSink, type Sink } from '../sinks/index.js';
+import { SinkRouter, createFanout, createStoreSink, type Sink } from '../sinks/index.js';
 import { createMetricsSink } from '../sinks/metrics/index.js';
 import { TelemetryStore } from '../store/index.js';
 import { registerDemoRoutes } from '../ui/demo-routes.js';
@@ -55,9 +55,14 @@ export async function startPharos(
   const metrics = createMetrics(VERSION);
   mkdirSync(config.dataDir, { recursive: true });
 
+  // The sink router exists only once the shared sinks do; until then reloads have no one to tell.
+  let router: SinkRouter | undefined;
   const registry = new Registry(openSqliteRegistry(join(config.dataDir, 'registry.db'), clock), {
     clock,
-    onReload: (snapshot) => metrics.registryApps.set(snapshot.apps.length),
+    onReload: async (snapshot) => {
+      metrics.registryApps.set(snapshot.apps.length);
+      await router?.sync(snapshot.tenants);
+    },
   });
   await registry.refresh(true);
   const report = await reconcileRegistry(registry, config.tenants, clock);
@@ -94,7 +99,16 @@ export async function startPharos(
       ),
     );
   }
-  const fanout = createFanout({ sinksFor: () => sinks, all: () => sinks });
+  router = new SinkRouter({
+    config,
+    metrics,
+    logger,
+    clock,
+    shared: sinks,
+    appName: (appId) => registry.cachedApp(appId)?.name,
+  });
+  await router.sync(await registry.store.listTenants());
+  const fanout = createFanout(router);
   const retention = store ? startRetention(store, config, metrics, logger, clock) : undefined;
 
   const pipeline = createCollectPipeline({

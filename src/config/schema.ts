@@ -107,7 +107,7 @@ const HTTP_URL_PATTERN = '^(https?://\\S+)?$';
 const LOKI_FORMATS = ['logfmt', 'json'] as const;
 const LOKI_ENCODINGS = ['protobuf', 'json'] as const;
 const LOKI_TIMESTAMPS = ['receive', 'client'] as const;
-const TRACE_ENCODINGS = ['json', 'protobuf'] as const;
+const TRACE_ENCODINGS = ['protobuf', 'json'] as const;
 
 const literals = <T extends readonly string[]>(values: T, options: Record<string, unknown>) =>
   Type.Union(
@@ -122,9 +122,9 @@ const stringMap = (description: string, withDefault: boolean) =>
 
 /**
  * The Loki sink's settings. The global block has defaults; a tenant's `sinks.loki` overrides any
- * of them (so the same builder makes both, with and without defaults).
+ * of them (so the same builder makes the fields of both, with and without defaults).
  */
-function lokiSink(withDefaults: boolean) {
+function lokiFields(withDefaults: boolean) {
   const d = <T>(value: T) => (withDefaults ? { default: value } : {});
   const fields = {
     url: Type.String({
@@ -157,12 +157,10 @@ function lokiSink(withDefaults: boolean) {
     }),
     headers: stringMap('Extra request headers (for example Authorization).', withDefaults),
   };
-  return withDefaults
-    ? Type.Object(fields, { default: {}, additionalProperties: false })
-    : Type.Partial(Type.Object(fields, { additionalProperties: false }));
+  return fields;
 }
 
-function tracesSink(withDefaults: boolean) {
+function tracesFields(withDefaults: boolean) {
   const d = <T>(value: T) => (withDefaults ? { default: value } : {});
   const fields = {
     url: Type.String({
@@ -172,18 +170,27 @@ function tracesSink(withDefaults: boolean) {
         'OTLP/HTTP traces endpoint base URL (`/v1/traces` is appended), e.g. Tempo. Empty: no trace delivery.',
     }),
     encoding: literals(TRACE_ENCODINGS, {
-      ...d('json'),
-      description: 'OTLP/HTTP encoding: `json` or `protobuf`.',
+      ...d('protobuf'),
+      description: 'OTLP/HTTP encoding: `protobuf` (every OTLP receiver must take it) or `json`.',
     }),
     headers: stringMap('Extra request headers.', withDefaults),
   };
-  return withDefaults
-    ? Type.Object(fields, { default: {}, additionalProperties: false })
-    : Type.Partial(Type.Object(fields, { additionalProperties: false }));
+  return fields;
 }
 
+const sinkBlock = { default: {}, additionalProperties: false } as const;
+const LokiSink = Type.Object(lokiFields(true), sinkBlock);
+const TracesSink = Type.Object(tracesFields(true), sinkBlock);
+
 const TenantSinks = Type.Object(
-  { loki: Type.Optional(lokiSink(false)), traces: Type.Optional(tracesSink(false)) },
+  {
+    loki: Type.Optional(
+      Type.Partial(Type.Object(lokiFields(false), { additionalProperties: false })),
+    ),
+    traces: Type.Optional(
+      Type.Partial(Type.Object(tracesFields(false), { additionalProperties: false })),
+    ),
+  },
   { additionalProperties: false, description: 'Overrides of the global `sinks` for this tenant.' },
 );
 
@@ -320,8 +327,8 @@ export const ConfigSchema = Type.Object(
     ),
     sinks: Type.Object(
       {
-        loki: lokiSink(true),
-        traces: tracesSink(true),
+        loki: LokiSink,
+        traces: TracesSink,
         metrics: Type.Object(
           {
             enabled: Type.Boolean({

@@ -29,7 +29,8 @@ export interface CreateAppInput {
 export interface RegistryOptions {
   clock?: () => number;
   /** Called after every cache reload, with the number of apps (for metrics). */
-  onReload?: (snapshot: RegistrySnapshot) => void;
+  /** Awaited by `refresh`, so a change made through this registry is in effect when the call returns. */
+  onReload?: (snapshot: RegistrySnapshot) => void | Promise<void>;
 }
 
 /** App keys start with this, so that they are recognisable in configs and logs. */
@@ -52,7 +53,7 @@ export function hashToken(token: string): string {
 export class Registry {
   readonly store: RegistryStore;
   private readonly clock: () => number;
-  private readonly onReload: ((snapshot: RegistrySnapshot) => void) | undefined;
+  private readonly onReload: ((snapshot: RegistrySnapshot) => void | Promise<void>) | undefined;
   private byKey = new Map<string, ResolvedKey>();
   private apps = new Map<string, App>();
   private tenants = new Map<string, Tenant>();
@@ -114,7 +115,7 @@ export class Registry {
     this.apps = apps;
     this.byKey = byKey;
     this.loadedVersion = snapshot.version;
-    this.onReload?.(snapshot);
+    await this.onReload?.(snapshot);
   }
 
   /** Polls the store for changes made elsewhere (CLI, other replicas). */

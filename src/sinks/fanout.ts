@@ -10,6 +10,8 @@ export interface SinkRoutes {
   sinksFor(tenantId: string): readonly Sink[];
   /** Every sink that exists, for flush and close. */
   all(): readonly Sink[];
+  /** Closes every sink (and stops making new ones); default: close each of `all()`. */
+  close?(): Promise<void>;
 }
 
 /** Hands each accepted batch to every sink of its tenant, or to none. */
@@ -44,7 +46,7 @@ export function createFanout(routes: SinkRoutes) {
       await Promise.all(routes.all().map((sink) => sink.flush()));
     },
     async close(): Promise<void> {
-      await Promise.all(routes.all().map((sink) => sink.close()));
+      await (routes.close ? routes.close() : Promise.all(routes.all().map((sink) => sink.close())));
     },
   };
 }
