@@ -55,22 +55,6 @@ export async function startPharos(
   const metrics = createMetrics(VERSION);
   mkdirSync(config.dataDir, { recursive: true });
 
-  // The sink router exists only once the shared sinks do; until then reloads have no one to tell.
-  let router: SinkRouter | undefined;
-  const registry = new Registry(openSqliteRegistry(join(config.dataDir, 'registry.db'), clock), {
-    clock,
-    onReload: async (snapshot) => {
-      metrics.registryApps.set(snapshot.apps.length);
-      await router?.sync(snapshot.tenants);
-    },
-  });
-  await registry.refresh(true);
-  const report = await reconcileRegistry(registry, config.tenants, clock);
-  if (report.created.length + report.updated.length + report.deleted.length > 0) {
-    logger.info(report, 'registry reconciled to the config file');
-  }
-  const { file: adminTokenFile } = await ensureAdminToken(registry, config.dataDir);
-
   const store = config.store.enabled
     ? new TelemetryStore(join(config.dataDir, 'telemetry.db'))
     : undefined;
@@ -99,7 +83,7 @@ export async function startPharos(
       ),
     );
   }
-  router = new SinkRouter({
+  const router = new SinkRouter({
     config,
     metrics,
     logger,
@@ -107,7 +91,21 @@ export async function startPharos(
     shared: sinks,
     appName: (appId) => registry.cachedApp(appId)?.name,
   });
-  await router.sync(await registry.store.listTenants());
+  const registry = new Registry(openSqliteRegistry(join(config.dataDir, 'registry.db'), clock), {
+    clock,
+    onReload: async (snapshot) => {
+      metrics.registryApps.set(snapshot.apps.length);
+      await router.sync(snapshot.tenants);
+    },
+  });
+  await registry.refresh(true);
+  const report = await reconcileRegistry(registry, config.tenants, clock);
+  if (report.created.length + report.updated.length + report.deleted.length > 0) {
+    logger.info(report, 'registry reconciled to the config file');
+  }
+  const { file: adminTokenFile } = await ensureAdminToken(registry, config.dataDir);
+
+  // Every registry reload (reconciliation above included) has synced the router's tenants.
   const fanout = createFanout(router);
   const retention = store ? startRetention(store, config, metrics, logger, clock) : undefined;
 
