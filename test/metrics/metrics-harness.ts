@@ -1,56 +1,49 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
 import type { Sender } from '../../src/model/index.js';
-import { createMetricsSink, type MetricsSinkOptions } from '../../src/sinks/metrics/index.js';
-import { acceptedBatch } from './batches.js';
+import { FIXTURE_APP, startTestPharos, type TestPharos } from '../helpers/pharos.js';
 
 export interface MetricsHarness {
-  /** `127.0.0.1:<port>`: the scrape target, serving `/metrics`. */
+  /** `127.0.0.1:<port>`: Pharos's internal listener, the scrape target serving `/metrics`. */
   readonly target: string;
-  readonly registry: Registry;
-  /** Hands a Faro payload to the metrics sink as ingest would, once validated and admitted. */
-  send(body: unknown, sender: Sender): void;
+  readonly pharos: TestPharos;
+  /** POSTs a Faro payload to the public listener with the key of `sender`'s app. */
+  send(body: unknown, sender: Sender): Promise<void>;
   close(): Promise<void>;
 }
 
+/** App keys of the senders the Prometheus test uses. */
+const KEYS: Record<string, string> = {
+  [`${FIXTURE_APP.tenant}/${FIXTURE_APP.app}`]: FIXTURE_APP.key,
+  'acme/shop': 'acme-shop-key-0123456789',
+};
+
 /**
- * The metrics sink behind a `/metrics` endpoint, until the sink is wired into Pharos: a
- * prom-client registry fed by the sink, served by node:http on a free loopback port. Once Pharos
- * serves the sink's metrics on its internal `/metrics`, `target` becomes the internal listener
- * and `send` a POST of the body to `/collect/<app key>`.
+ * A real Pharos whose internal /metrics a real Prometheus scrapes: the web vitals go in through
+ * the public listener exactly as the SDK sends them, and come out as Pharos serves them.
  */
-export async function startMetricsHarness(options: MetricsSinkOptions): Promise<MetricsHarness> {
-  const registry = new Registry();
-  const sink = createMetricsSink(options, { registry, logger: pino({ level: 'silent' }) });
-  const server = createServer((request, response) => {
-    if (request.method !== 'GET' || request.url !== '/metrics') {
-      response.writeHead(404).end();
-      return;
-    }
-    registry.metrics().then(
-      (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      (error: unknown) => response.writeHead(500).end(String(error)),
-    );
+export async function startMetricsHarness(options: { routes: string[] }): Promise<MetricsHarness> {
+  const pharos = await startTestPharos({
+    sinks: { metrics: { routes: options.routes } },
+    store: { enabled: false },
+    demo: { enabled: false },
+    tenants: [
+      { id: FIXTURE_APP.tenant, apps: [{ id: FIXTURE_APP.app, keys: [FIXTURE_APP.key] }] },
+      { id: 'acme', apps: [{ id: 'shop', keys: [KEYS['acme/shop']] }] },
+    ],
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
   return {
-    target: `127.0.0.1:${port}`,
-    registry,
-    send: (body, sender) => {
-      const batch = acceptedBatch(body, sender);
-      if (!sink.hasRoom(batch)) throw new Error('the metrics sink has no room');
-      sink.offer(batch);
+    target: new URL(pharos.internalUrl).host,
+    pharos,
+    send: async (body, sender) => {
+      const key = KEYS[`${sender.tenantId}/${sender.appId}`];
+      if (key === undefined) throw new Error(`no app key for ${sender.tenantId}/${sender.appId}`);
+      const response = await fetch(`${pharos.publicUrl}/collect/${key}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      if (response.status !== 202)
+        throw new Error(`ingest answered ${response.status}: ${await response.text()}`);
     },
-    close: async () => {
-      await sink.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => pharos.stop(),
   };
 }

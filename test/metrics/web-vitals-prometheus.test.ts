@@ -7,7 +7,8 @@ import { startMetricsHarness, type MetricsHarness } from './metrics-harness.js';
 import { startPrometheus, waitFor, type RunningPrometheus } from './prometheus.js';
 
 /**
- * Web vitals through a real Prometheus: the sink's histograms are scraped, and the p75 per route
+ * Web vitals through a real Prometheus: the payloads go into a real Pharos through its public
+ * listener, Prometheus scrapes Pharos's internal /metrics, and the p75 per route
  * that Prometheus computes must be the one expected from the raw measurements. The expectation
  * is computed here from the measured milliseconds, the documented bucket bounds and Prometheus's
  * interpolation, so the test fails if the sink puts a value in the wrong bucket or unit.
@@ -148,17 +149,17 @@ describe('web vitals in a real Prometheus', () => {
   beforeAll(async () => {
     harness = await startMetricsHarness({ routes: ['/docs/*'] });
     for (const request of collectRequests.filter((r) => r.response.status === 202)) {
-      harness.send(readFixtureJson(request.file), FIXTURE_SENDER);
+      await harness.send(readFixtureJson(request.file), FIXTURE_SENDER);
     }
     for (const { urls, lcpMs, cls } of SYNTHETIC) {
-      lcpMs.forEach((lcp, index) => {
+      for (const [index, lcp] of lcpMs.entries()) {
         const url = urls[index % urls.length];
-        harness.send(pagePayload(url, { measurements: [webVital('lcp', lcp)] }), SHOP);
-      });
-      cls.forEach((value, index) => {
+        await harness.send(pagePayload(url, { measurements: [webVital('lcp', lcp)] }), SHOP);
+      }
+      for (const [index, value] of cls.entries()) {
         const url = urls[index % urls.length];
-        harness.send(pagePayload(url, { measurements: [webVital('cls', value)] }), SHOP);
-      });
+        await harness.send(pagePayload(url, { measurements: [webVital('cls', value)] }), SHOP);
+      }
     }
 
     prometheus = await startPrometheus({ targets: [harness.target], scrapeIntervalSeconds: 1 });
