@@ -12,6 +12,7 @@ import type { TelemetryStore } from '../store/index.js';
 import { createAuthenticator, type Principal } from './auth.js';
 import { registerOtlpRoutes, type OtlpRoutesDeps } from './routes/otlp-routes.js';
 import { registerRegistryRoutes } from './routes/registry-routes.js';
+import { registerSourcemapRoutes, type SourcemapRouteDeps } from './routes/sourcemap-routes.js';
 import { registerSystemRoutes } from './routes/system-routes.js';
 import { registerTelemetryRoutes } from './routes/telemetry-routes.js';
 
@@ -41,6 +42,8 @@ export interface InternalServerDeps {
   publicUrl: string;
   /** OTLP/HTTP trace intake for backend services (`POST /v1/traces`); absent: not served. */
   otlp?: Omit<OtlpRoutesDeps, 'registry'>;
+  /** Source-map upload (faro-cli, bundler plugins), list and delete; absent: not served. */
+  sourcemaps?: Omit<SourcemapRouteDeps, 'registry' | 'staticAdminToken'>;
 }
 
 /**
@@ -117,6 +120,13 @@ export async function createInternalServer(deps: InternalServerDeps): Promise<Fa
   registerRegistryRoutes(app, deps);
   registerTelemetryRoutes(app, deps);
   if (deps.otlp) await registerOtlpRoutes(app, { registry: deps.registry, ...deps.otlp });
+  if (deps.sourcemaps) {
+    await registerSourcemapRoutes(app, {
+      registry: deps.registry,
+      staticAdminToken: deps.staticAdminToken,
+      ...deps.sourcemaps,
+    });
+  }
   for (const plugin of deps.plugins ?? []) await plugin(app);
   return app;
 }

@@ -7,6 +7,15 @@ import { pino, type Logger } from 'pino';
 import { createAdmission } from '../admission/index.js';
 import { createInternalServer } from '../admin/server.js';
 import type { PharosConfig } from '../config/index.js';
+import { createFingerprintEnricher, fingerprintLineKeys } from '../enrich/fingerprint/index.js';
+import { createPrivacyEnricher } from '../enrich/privacy/index.js';
+import {
+  createSourcemapSymbolication,
+  openSqliteSourceMapStore,
+  sourcemapOptionsFrom,
+  uploadLimitsFrom,
+} from '../enrich/sourcemaps/index.js';
+import type { Enricher } from '../enrich/types.js';
 import { PharosError } from '../errors/index.js';
 import { createCorsPolicy, createPublicServer } from '../ingest/index.js';
 import { localUrl, type ListenAddress } from '../lib/address.js';
@@ -90,6 +99,7 @@ export async function startPharos(
     clock,
     shared: sinks,
     appName: (appId) => registry.cachedApp(appId)?.name,
+    lokiTrailingKeys: fingerprintLineKeys,
   });
   const registry = new Registry(openSqliteRegistry(join(config.dataDir, 'registry.db'), clock), {
     clock,
@@ -105,6 +115,35 @@ export async function startPharos(
   }
   const { file: adminTokenFile } = await ensureAdminToken(registry, config.dataDir);
 
+  // Source maps live in the registry database (every replica sees them), on their own connection.
+  const sourceMapStore = openSqliteSourceMapStore(join(config.dataDir, 'registry.db'), clock);
+  const sourcemaps = createSourcemapSymbolication(
+    sourcemapOptionsFrom(config.sourcemaps, {
+      store: sourceMapStore,
+      metricsRegistry: metrics.registry,
+      logger: logger.child({ enrich: 'sourcemaps' }),
+      clock,
+    }),
+  );
+  // Order matters: maps are found by the frames' original URLs; privacy rules run before
+  // anything is hashed, so no secret ever reaches a fingerprint; fingerprints use original frames.
+  const enrichers: Enricher[] = [
+    sourcemaps.enricher,
+    createPrivacyEnricher({
+      global: config.privacy,
+      tenants: new Map(config.tenants.map((tenant) => [tenant.id, tenant.privacy ?? {}])),
+      onRedactions: (tenant, rule, count) =>
+        metrics.privacyRedactions.labels(tenant, rule).inc(count),
+      onFailure: (tenant, error) =>
+        logger.error({ err: error, tenant }, 'privacy rules failed; the batch items were removed'),
+    }),
+    createFingerprintEnricher({
+      maxFrames: config.grouping.maxFrames,
+      libraryPatterns: config.grouping.libraryPatterns.map((pattern) => new RegExp(pattern)),
+      onFingerprint: (tenant, source) => metrics.errorFingerprints.labels(tenant, source).inc(),
+    }),
+  ];
+
   // Every registry reload (reconciliation above included) has synced the router's tenants.
   const fanout = createFanout(router);
   const retention = store ? startRetention(store, config, metrics, logger, clock) : undefined;
@@ -112,6 +151,7 @@ export async function startPharos(
   const pipeline = createCollectPipeline({
     admission: createAdmission(registry),
     fanout,
+    enrichers,
     metrics,
     clock,
     limits: {
@@ -156,8 +196,15 @@ export async function startPharos(
       isReady: () => state === 'ready',
       defaultKeyGraceMs: 24 * 60 * 60 * 1000,
       publicUrl,
+      sourcemaps: {
+        store: sourceMapStore,
+        limits: uploadLimitsFrom(config.sourcemaps),
+        onChange: (appId, bundleId) => sourcemaps.forgetBundle(appId, bundleId),
+      },
       otlp: {
         accept: async (batch) => {
+          // Backend spans get the same privacy rules as the browser's before any sink sees them.
+          for (const enricher of enrichers) await enricher.enrich(batch);
           await fanout.accept(batch);
           metrics.itemsReceived.labels(batch.tenantId, 'span').inc(batch.itemCount);
         },
@@ -207,6 +254,7 @@ export async function startPharos(
       registry.stopPolling();
       await fanout.close();
       store?.close();
+      await sourceMapStore.close();
       await registry.store.close();
       logger.info('shutdown complete');
     })());

@@ -6,6 +6,8 @@ import { ApiError } from './client.js';
 import { registerConfig } from './commands/config.js';
 import { registerRegistryCommands } from './commands/registry.js';
 import { registerStart } from './commands/start.js';
+import { registerPrivacyCommands } from '../enrich/privacy/cli.js';
+import { registerSourcemapCommands } from '../enrich/sourcemaps/cli.js';
 import { registerTelemetryCommands } from './commands/telemetry.js';
 
 const program = new Command()
@@ -19,6 +21,8 @@ registerStart(program);
 registerConfig(program);
 registerRegistryCommands(program);
 registerTelemetryCommands(program);
+registerSourcemapCommands(program);
+registerPrivacyCommands(program);
 
 try {
   await program.parseAsync(process.argv);

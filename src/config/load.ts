@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type TSchema } from '@sinclair/typebox';
 import { TransformDecodeError, Value, type ValueError } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
+import { privacyConfigProblems } from '../enrich/privacy/config.js';
 import { PharosError } from '../errors/index.js';
 import { ConfigSchema, configLeaves, envName, type PharosConfig } from './schema.js';
 
@@ -104,6 +105,20 @@ function checkRelations(config: PharosConfig, origin: Map<string, string>): void
       }
     }
   }
+  const privacyProblem = [
+    ...privacyConfigProblems(config.privacy, 'privacy'),
+    ...config.tenants.flatMap((tenant, index) =>
+      privacyConfigProblems(tenant.privacy ?? {}, `tenants[${index}].privacy`),
+    ),
+  ][0];
+  if (privacyProblem) throw configError(privacyProblem.path, privacyProblem.reason, origin);
+  config.grouping.libraryPatterns.forEach((pattern, index) => {
+    try {
+      new RegExp(pattern);
+    } catch (error) {
+      throw configError(`grouping.libraryPatterns[${index}]`, (error as Error).message, origin);
+    }
+  });
   if (config.admin.token !== '' && config.admin.token.length < 24) {
     throw configError('admin.token', 'must be at least 24 characters', origin);
   }

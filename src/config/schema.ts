@@ -1,4 +1,5 @@
 import { Type, type StaticDecode, type TSchema } from '@sinclair/typebox';
+import { PrivacySettingsSchema, TenantPrivacySchema } from '../enrich/privacy/config.js';
 import { parseListenAddress, type ListenAddress } from '../lib/address.js';
 import { parseByteSize, parseDuration } from '../lib/units.js';
 import { parseRoutePatterns } from '../sinks/metrics/route-patterns.js';
@@ -205,6 +206,7 @@ const DeclaredTenant = Type.Object(
       }),
     ),
     sinks: Type.Optional(TenantSinks),
+    privacy: Type.Optional(TenantPrivacySchema),
     apps: Type.Array(DeclaredApp, { default: [] }),
   },
   { additionalProperties: false },
@@ -383,6 +385,97 @@ export const ConfigSchema = Type.Object(
         ),
         retryMaxDelay: duration('30s', 'Longest wait between two attempts.'),
         requestTimeout: duration('10s', 'Deadline of one push.'),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    sourcemaps: Type.Object(
+      {
+        cacheMaxBytes: bytes(
+          '256MiB',
+          'Bound on parsed source maps in memory, each charged its estimated heap (about 3 times its JSON for a typical map, up to 20 times for one that is all mappings). A map that alone exceeds it is not used (`pharos_sourcemap_frames_total{result="map_too_large"}`).',
+        ),
+        maxUploadBytes: bytes(
+          '30MiB',
+          "Cap on one uploaded source map, and on the maps of one tarball together, uncompressed (faro-cli's own limit is 30 MiB). Also the cap on a map read from a location or downloaded.",
+        ),
+        uploadTimeout: duration('2m', 'Time allowed to receive a whole source-map upload.'),
+        maxWait: duration(
+          '1500ms',
+          'Longest an ingest request waits for source maps to load. Frames whose map is not ready by then are kept as sent (counted as `timeout`); the map goes on loading for the next ones.',
+        ),
+        recheck: duration(
+          '30s',
+          "How long where a frame's map is (or that there is none) is trusted before the registry database is asked again. Maps uploaded through another replica are used after at most this.",
+        ),
+        locations: Type.Array(
+          Type.Object(
+            {
+              path: Type.String({
+                minLength: 1,
+                description:
+                  'A directory, or an http(s) base URL; `{release}` is replaced with `meta.app.release`.',
+              }),
+              minifiedPathPrefix: Type.Optional(
+                Type.String({
+                  description:
+                    'Only frames whose filename starts with this are looked up here, with it removed (default: every frame).',
+                }),
+              ),
+              tenant: Type.Optional(Type.String({ pattern: ID_PATTERN })),
+              app: Type.Optional(Type.String({ pattern: ID_PATTERN })),
+            },
+            { additionalProperties: false },
+          ),
+          {
+            default: [],
+            description:
+              "Where maps may already be (as Alloy's `location` blocks), tried after uploaded maps: the frame's filename minus the prefix and the query, plus `.map`, under `path`. A filename with a `..` segment is refused.",
+          },
+        ),
+        download: Type.Object(
+          {
+            origins: Type.Record(Type.String(), Type.Array(Type.String({ minLength: 1 })), {
+              default: {},
+              description:
+                "Per tenant id, or `<tenant>/<app>` (replacing the tenant's list for that app): origins (`https://cdn.example.com`, `https://*.example.com`, `*`) whose scripts and their `sourceMappingURL` maps may be downloaded for frames no uploaded or located map covers. Absent: no downloads. Loopback, private, link-local, metadata and other non-public addresses are never contacted, whatever this says.",
+            }),
+            timeout: duration('3s', 'Deadline of one download, redirects (at most 3) included.'),
+            maxScriptBytes: bytes('10MiB', 'Cap on a downloaded script.'),
+            maxConcurrent: Type.Integer({
+              default: 8,
+              minimum: 1,
+              description:
+                'Most downloads at once, all origins together; past it a lookup fails at once (`download_failed`) instead of queueing.',
+            }),
+            failureTtl: duration(
+              '5m',
+              'How long a failed download is remembered instead of being tried again.',
+            ),
+            recheck: duration(
+              '5m',
+              'How long a map found by downloading is used before the script is fetched again to see whether it changed.',
+            ),
+          },
+          { default: {}, additionalProperties: false },
+        ),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    privacy: PrivacySettingsSchema,
+    grouping: Type.Object(
+      {
+        maxFrames: Type.Integer({
+          default: 5,
+          minimum: 1,
+          maximum: 50,
+          description:
+            'In-app stack frames (function and file, never line or column) that identify an error group, innermost first.',
+        }),
+        libraryPatterns: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description:
+            'Regular expressions of script paths that are library code, besides node_modules, vendor, bower_components and the webpack runtime: their frames do not group errors.',
+        }),
       },
       { default: {}, additionalProperties: false },
     ),

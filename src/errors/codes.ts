@@ -50,7 +50,7 @@ export const ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: define(
     'PHAROS_ERR_UNSUPPORTED_MEDIA_TYPE',
     415,
-    'The `Content-Type` is not `application/json` (or `text/plain`); on `/v1/traces`, not `application/x-protobuf` or `application/json`.',
+    'The `Content-Type` is not `application/json` (or `text/plain`); on `/v1/traces`, not `application/x-protobuf` or `application/json`; on a source-map upload, not a JSON map or `application/gzip`.',
   ),
   UNSUPPORTED_ENCODING: define(
     'PHAROS_ERR_UNSUPPORTED_ENCODING',
@@ -60,7 +60,7 @@ export const ERRORS = {
   BODY_TOO_LARGE: define(
     'PHAROS_ERR_BODY_TOO_LARGE',
     413,
-    'The body, after decompression, exceeds `ingest.maxBodyBytes`; reading stopped at the cap.',
+    'The body, after decompression, exceeds `ingest.maxBodyBytes` (a source-map upload: `sourcemaps.maxUploadBytes`, per map and per tarball); reading stopped at the cap.',
   ),
   OVERLOADED: define(
     'PHAROS_ERR_OVERLOADED',
@@ -111,6 +111,12 @@ export const ERRORS = {
     'PHAROS_ERR_PAYLOAD_TOO_MANY_ITEMS',
     413,
     'The payload carries more items (logs, exceptions, measurements, events, spans) than `ingest.maxItemsPerRequest`.',
+  ),
+
+  SOURCEMAP_INVALID: define(
+    'PHAROS_ERR_SOURCEMAP_INVALID',
+    400,
+    'An uploaded source map is not valid JSON, not version 3, lacks `mappings`, `sources` or a `file` name, or the tarball is not a valid tar archive or holds no `.map` file.',
   ),
 
   // Internal listener: admin and read API

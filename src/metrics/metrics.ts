@@ -45,6 +45,18 @@ export function createMetrics(version: string) {
       labelNames: ['tenant', 'kind'] as const,
       registers: [registry],
     }),
+    privacyRedactions: new Counter({
+      name: 'pharos_privacy_redactions_total',
+      help: 'Strings a privacy rule changed, and fields dropped (rule="dropFields"), by tenant and rule.',
+      labelNames: ['tenant', 'rule'] as const,
+      registers: [registry],
+    }),
+    errorFingerprints: new Counter({
+      name: 'pharos_error_fingerprints_total',
+      help: 'Exceptions grouped, by tenant and source: client (its own fingerprint), stack (in-app frames), message (no in-app frame; often missing source maps).',
+      labelNames: ['tenant', 'source'] as const,
+      registers: [registry],
+    }),
     itemsDropped: new Counter({
       name: 'pharos_items_dropped_total',
       help: 'Accepted items that a sink could not keep, by tenant, kind, sink and reason.',

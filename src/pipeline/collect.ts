@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Admission, AdmissionRequest, Admitted } from '../admission/index.js';
 import { checkBodyHeaders, parseJsonBody, readBody, validatePayload } from '../decode/index.js';
+import type { Enricher } from '../enrich/types.js';
 import type { Metrics } from '../metrics/index.js';
 import { countItemsByKind, type AcceptedBatch } from '../model/index.js';
 import type { Fanout } from '../sinks/index.js';
@@ -17,6 +18,11 @@ export interface CollectPipelineDeps {
   fanout: Fanout;
   metrics: Metrics;
   limits: CollectLimits;
+  /**
+   * Run in order after validation and before fan-out. Symbolication goes first, so that
+   * fingerprints hash original frames.
+   */
+  enrichers?: readonly Enricher[];
   clock?: () => number;
 }
 
@@ -30,6 +36,7 @@ export function createCollectPipeline({
   fanout,
   metrics,
   limits,
+  enrichers = [],
   clock = Date.now,
 }: CollectPipelineDeps) {
   const bodyLimits = { maxBytes: limits.maxBodyBytes, timeoutMs: limits.bodyTimeoutMs };
@@ -62,6 +69,11 @@ export function createCollectPipeline({
         itemCount,
         bytes: body.length,
       };
+      for (const enricher of enrichers) {
+        // Synchronous unless a source map must be loaded; enrichers never throw for telemetry.
+        const pending = enricher.enrich(batch);
+        if (pending) await pending;
+      }
       const durable = fanout.accept(batch);
       if (durable !== undefined) await durable;
 

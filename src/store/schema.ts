@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { ERROR_GROUPS_MIGRATION } from '../enrich/fingerprint/store-groups.js';
 
 /** Versioned migrations of the telemetry store; `PRAGMA user_version` counts those applied. Append only. */
 const MIGRATIONS: readonly string[] = [
@@ -30,6 +31,8 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX items_by_received ON items (received_at);
   CREATE INDEX items_by_meta ON items (meta_id);
   `,
+  // Error groups per app and fingerprint, with a session sketch (src/enrich/fingerprint).
+  ERROR_GROUPS_MIGRATION,
 ];
 
 export function migrateStore(db: Database.Database): void {

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { xxh3 } from '@node-rs/xxhash';
 import Database from 'better-sqlite3';
+import { ErrorGroupStore } from '../enrich/fingerprint/store-groups.js';
 import type { AcceptedBatch, ItemKind } from '../model/index.js';
 import { itemRows } from './rows.js';
 import { migrateStore } from './schema.js';
@@ -79,6 +80,8 @@ const DELETE_CHUNK = 5000;
  */
 export class TelemetryStore {
   private readonly db: Database.Database;
+  /** Error groups, written in the same transaction as the exception items. */
+  readonly errorGroups: ErrorGroupStore;
   private readonly events = new EventEmitter();
   /** meta hash → row id, for metas seen recently; cleared when retention deletes metas. */
   private readonly metaIds = new Map<string, number>();
@@ -95,6 +98,7 @@ export class TelemetryStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     migrateStore(this.db);
+    this.errorGroups = new ErrorGroupStore(this.db);
     this.events.setMaxListeners(0);
     this.statements = {
       findMeta: this.db.prepare<[string], { id: number }>('SELECT id FROM metas WHERE hash = ?'),
@@ -112,6 +116,7 @@ export class TelemetryStore {
     this.db.transaction(() => {
       for (const batch of batches) {
         const metaId = this.metaId(JSON.stringify(batch.payload.meta ?? {}));
+        const exceptionIds: number[] = [];
         for (const row of itemRows(batch)) {
           const { lastInsertRowid } = this.statements.insertItem.run({
             ...row,
@@ -123,7 +128,9 @@ export class TelemetryStore {
           result.items++;
           result.byKind[row.kind] = (result.byKind[row.kind] ?? 0) + 1;
           result.lastId = Number(lastInsertRowid);
+          if (row.kind === 'exception') exceptionIds.push(result.lastId);
         }
+        this.errorGroups.record(batch, exceptionIds);
       }
     })();
     if (result.items > 0) this.events.emit('commit', result.lastId);
@@ -242,6 +249,9 @@ export class TelemetryStore {
       changes = byAge.run(now - maxAgeMs, DELETE_CHUNK).changes;
       deletedByAge += changes;
     }
+    // Groups not seen within the age limit go too (their items are gone); size-based deletion
+    // leaves them: a group is one small row, and its counts stay true.
+    this.errorGroups.deleteLastSeenBefore(now - maxAgeMs);
 
     let deletedBySize = 0;
     const oldest = this.db.prepare(

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { registerErrorGroupRoutes } from '../../enrich/fingerprint/routes.js';
 import { PharosError } from '../../errors/index.js';
 import { parseDuration } from '../../lib/units.js';
 import type { ItemKind } from '../../model/index.js';
@@ -72,6 +73,9 @@ export function registerTelemetryRoutes(app: FastifyInstance, deps: InternalServ
     );
     return target;
   };
+
+  // Registered before `/:kind`; find-my-way prefers the static `errors` segment either way.
+  registerErrorGroupRoutes(app, { groups: () => storeOrFail().errorGroups, authorise });
 
   app.get<{ Params: Static<typeof ItemsParams>; Querystring: Static<typeof ItemsQuery> }>(
     '/api/v1/apps/:app/:kind',
