@@ -56,6 +56,7 @@ export function renderConfigReference(): string {
 
 function typeLabel(schema: TSchema): string {
   const kind = schema['x-kind'] as string | undefined;
+  if (kind === 'limits') return 'limits (JSON in a variable)';
   if (kind) return kind === 'address' ? 'host:port' : kind;
   if (Array.isArray(schema.anyOf))
     return (schema.anyOf as TSchema[]).map((option) => String(option.const)).join(' \\| ');

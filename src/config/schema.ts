@@ -1,4 +1,4 @@
-import { Type, type StaticDecode, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type StaticDecode, type TSchema } from '@sinclair/typebox';
 import { PrivacySettingsSchema, TenantPrivacySchema } from '../enrich/privacy/config.js';
 import { parseListenAddress, type ListenAddress } from '../lib/address.js';
 import { parseByteSize, parseDuration } from '../lib/units.js';
@@ -66,6 +66,46 @@ function address(defaultValue: string, description: string, flag: string) {
 const KEY_PATTERN = '^[A-Za-z0-9_.-]{8,128}$';
 const ID_PATTERN = '^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$';
 
+const RateLimitSchema = Type.Object(
+  {
+    perSecond: Type.Number({ exclusiveMinimum: 0, description: 'Sustained rate.' }),
+    burst: Type.Integer({ minimum: 1, description: 'Most taken at once after a quiet period.' }),
+  },
+  { additionalProperties: false },
+);
+
+/** Token-bucket limits of one level (global, a tenant, an app). Absent fields: no limit there. */
+export const LimitsSchema = Type.Object(
+  {
+    requests: Type.Optional(RateLimitSchema),
+    items: Type.Optional(RateLimitSchema),
+    bytes: Type.Optional(RateLimitSchema),
+    kinds: Type.Optional(
+      Type.Object(
+        {
+          log: Type.Optional(RateLimitSchema),
+          exception: Type.Optional(RateLimitSchema),
+          measurement: Type.Optional(RateLimitSchema),
+          event: Type.Optional(RateLimitSchema),
+          span: Type.Optional(RateLimitSchema),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** One level of the `limits` block: documented and set (from a variable: as JSON) as a whole. */
+function limitsLevel(defaultValue: Static<typeof LimitsSchema>, description: string) {
+  return Type.Object(LimitsSchema.properties, {
+    default: defaultValue,
+    description,
+    additionalProperties: false,
+    'x-kind': 'limits',
+  });
+}
+
 const DeclaredApp = Type.Object(
   {
     id: Type.String({
@@ -84,6 +124,13 @@ const DeclaredApp = Type.Object(
       minItems: 1,
       description: 'App keys accepted for this app (8–128 of `A-Z a-z 0-9 _ . -`).',
     }),
+    environments: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    samplingRate: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 1, description: 'Share of sessions kept (0..1).' }),
+    ),
+    tracePropagationUrls: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    ignoreUrls: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    limits: Type.Optional(LimitsSchema),
   },
   { additionalProperties: false },
 );
@@ -207,6 +254,7 @@ const DeclaredTenant = Type.Object(
     ),
     sinks: Type.Optional(TenantSinks),
     privacy: Type.Optional(TenantPrivacySchema),
+    limits: Type.Optional(LimitsSchema),
     apps: Type.Array(DeclaredApp, { default: [] }),
   },
   { additionalProperties: false },
@@ -461,6 +509,82 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    registry: Type.Object(
+      {
+        url: Type.String({
+          default: '',
+          pattern: '^(postgres(ql)?://\\S+)?$',
+          description:
+            'Where tenants, apps, keys, tokens and source maps live: empty for SQLite in the data dir, or `postgres://user:pass@host/db` shared by every replica.',
+          flag: '--registry <url>',
+        }),
+        pollInterval: duration(
+          '1s',
+          'How often a replica checks the registry for changes made elsewhere, when the database cannot notify it (SQLite).',
+        ),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    redis: Type.Object(
+      {
+        url: Type.String({
+          default: '',
+          pattern: '^(rediss?://\\S+)?$',
+          description:
+            'Redis shared by the replicas for rate limits and idempotency keys (`redis://host:6379`). Empty: kept in memory, per replica.',
+          flag: '--redis <url>',
+        }),
+        keyPrefix: Type.String({
+          default: 'pharos:',
+          description: 'Prefix of every Redis key Pharos writes.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    limits: Type.Object(
+      {
+        replicas: Type.Integer({
+          default: 1,
+          minimum: 1,
+          description:
+            'Replicas expected to share the limits. While Redis is unreachable each replica enforces its share (limit ÷ replicas) locally.',
+        }),
+        global: limitsLevel({}, 'Limits on all traffic together (all tenants, all replicas).'),
+        tenant: limitsLevel(
+          { requests: { perSecond: 1000, burst: 2000 } },
+          "Default limits of every tenant; a tenant's own `limits` replace them field by field.",
+        ),
+        app: limitsLevel(
+          {},
+          "Default limits of every app; an app's own `limits` replace them field by field.",
+        ),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    shedding: Type.Object(
+      {
+        maxEventLoopDelay: duration(
+          '250ms',
+          'Past this event-loop delay (p99 over the last second) new requests get 503 with Retry-After instead of making it worse.',
+        ),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    idempotency: Type.Object(
+      {
+        window: duration(
+          '10m',
+          'A request carrying an `Idempotency-Key` seen within this window is answered 202 without being ingested again.',
+        ),
+        maxKeys: Type.Integer({
+          default: 200000,
+          minimum: 1000,
+          description:
+            'Keys remembered in memory when there is no Redis (least recently used go first).',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     privacy: PrivacySettingsSchema,
     grouping: Type.Object(
       {
@@ -527,7 +651,7 @@ export interface ConfigLeaf {
 
 /** Every scalar or list-of-scalars setting, in schema order (the things env and flags can set). */
 export function configLeaves(schema: TSchema = ConfigSchema, path: string[] = []): ConfigLeaf[] {
-  if (schema.type === 'object' && schema.properties) {
+  if (schema.type === 'object' && schema.properties && schema['x-kind'] === undefined) {
     return Object.entries(schema.properties as Record<string, TSchema>).flatMap(([key, child]) =>
       configLeaves(child, [...path, key]),
     );

@@ -1,7 +1,7 @@
 import type { DeclaredTenantConfig } from '../config/index.js';
 import { PharosError } from '../errors/index.js';
 import { normaliseOrigins, type Registry } from './registry.js';
-import type { TenantSinks } from './types.js';
+import { APP_DEFAULTS, type AppSettings, type TenantSinks } from './types.js';
 
 export interface ReconcileReport {
   created: string[];
@@ -30,24 +30,32 @@ export async function reconcileRegistry(
 
     for (const tenant of declared) {
       const sinks: TenantSinks = tenant.sinks ?? {};
-      const wanted = { name: tenant.name ?? tenant.id, orgId: tenant.orgId ?? null, sinks };
+      const wanted = {
+        name: tenant.name ?? tenant.id,
+        orgId: tenant.orgId ?? null,
+        sinks,
+        limits: tenant.limits ?? {},
+      };
       const current = await store.getTenant(tenant.id);
       if (!current) {
         await store.createTenant({ id: tenant.id, ...wanted, source: 'config' });
         report.created.push(`tenant ${tenant.id}`);
-      } else if (
-        current.name !== wanted.name ||
-        current.orgId !== wanted.orgId ||
-        JSON.stringify(current.sinks) !== JSON.stringify(wanted.sinks) ||
-        current.source !== 'config'
-      ) {
+      } else if (current.source !== 'config' || !sameFields(current, wanted)) {
         await store.updateTenant(tenant.id, { ...wanted, source: 'config' });
         report.updated.push(`tenant ${tenant.id}`);
       }
 
       for (const app of tenant.apps) {
-        const appName = app.name ?? app.id;
-        const allowedOrigins = normaliseOrigins(app.allowedOrigins);
+        const settings: AppSettings = {
+          ...APP_DEFAULTS,
+          name: app.name ?? app.id,
+          allowedOrigins: normaliseOrigins(app.allowedOrigins),
+          environments: app.environments ?? [],
+          samplingRate: app.samplingRate ?? 1,
+          tracePropagationUrls: app.tracePropagationUrls ?? [],
+          ignoreUrls: app.ignoreUrls ?? [],
+          limits: app.limits ?? {},
+        };
         const existing = await store.getApp(app.id);
         if (existing && existing.tenantId !== tenant.id) {
           throw new PharosError(
@@ -56,20 +64,10 @@ export async function reconcileRegistry(
           );
         }
         if (!existing) {
-          await store.createApp({
-            id: app.id,
-            tenantId: tenant.id,
-            name: appName,
-            allowedOrigins,
-            source: 'config',
-          });
+          await store.createApp({ id: app.id, tenantId: tenant.id, ...settings, source: 'config' });
           report.created.push(`app ${app.id}`);
-        } else if (
-          existing.name !== appName ||
-          existing.source !== 'config' ||
-          JSON.stringify(existing.allowedOrigins) !== JSON.stringify(allowedOrigins)
-        ) {
-          await store.updateApp(app.id, { name: appName, allowedOrigins, source: 'config' });
+        } else if (existing.source !== 'config' || !sameFields(existing, settings)) {
+          await store.updateApp(app.id, { ...settings, source: 'config' });
           report.updated.push(`app ${app.id}`);
         }
 
@@ -141,4 +139,12 @@ function assertUnique(declared: readonly DeclaredTenantConfig[]): void {
 /** Keys are public, but logs need not repeat them whole. */
 function mask(key: string): string {
   return key.length <= 10 ? key : `${key.slice(0, 6)}…${key.slice(-4)}`;
+}
+
+/** Whether `current` already has every field of `wanted` (compared as JSON, order included). */
+function sameFields(current: object, wanted: object): boolean {
+  const have = current as Record<string, unknown>;
+  return Object.entries(wanted).every(
+    ([key, value]) => JSON.stringify(have[key]) === JSON.stringify(value),
+  );
 }

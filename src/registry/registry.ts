@@ -243,6 +243,7 @@ export class Registry {
   async createToken(
     name: string,
     scopes: string[],
+    options: { expiresAt?: number | null } = {},
   ): Promise<{ token: string; record: AdminToken }> {
     const token = `pha_${randomToken(40)}`;
     const record: AdminToken = {
@@ -251,13 +252,19 @@ export class Registry {
       hash: hashToken(token),
       scopes,
       createdAt: this.clock(),
+      expiresAt: options.expiresAt ?? null,
+      revokedAt: null,
     };
     await this.store.addToken(record);
     return { token, record };
   }
 
+  /** The record of a token that is valid now (not revoked, not expired). */
   async findToken(token: string): Promise<AdminToken | undefined> {
-    return this.store.findTokenByHash(hashToken(token));
+    const record = await this.store.findTokenByHash(hashToken(token));
+    if (!record || record.revokedAt !== null) return undefined;
+    if (record.expiresAt !== null && record.expiresAt <= this.clock()) return undefined;
+    return record;
   }
 }
 

@@ -9,9 +9,12 @@ import type {
   RegistrySnapshot,
   RegistryStore,
   Source,
+  AuditEntry,
+  Limits,
   Tenant,
   TenantSinks,
 } from './types.js';
+import { APP_DEFAULTS } from './types.js';
 
 /** Versioned migrations; `PRAGMA user_version` records how many have run. Append only. */
 const MIGRATIONS: readonly string[] = [
@@ -55,6 +58,27 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE tenants ADD COLUMN org_id TEXT;
   ALTER TABLE tenants ADD COLUMN sinks TEXT NOT NULL DEFAULT '{}';
   `,
+  `
+  ALTER TABLE tenants ADD COLUMN limits TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE apps ADD COLUMN environments TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE apps ADD COLUMN sampling_rate REAL NOT NULL DEFAULT 1;
+  ALTER TABLE apps ADD COLUMN trace_propagation_urls TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE apps ADD COLUMN ignore_urls TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE apps ADD COLUMN limits TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE admin_tokens ADD COLUMN expires_at INTEGER;
+  ALTER TABLE admin_tokens ADD COLUMN revoked_at INTEGER;
+  CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    tenant_id TEXT,
+    before TEXT,
+    after TEXT
+  );
+  CREATE INDEX audit_log_by_tenant ON audit_log (tenant_id, id);
+  `,
 ];
 
 interface TenantRow {
@@ -62,6 +86,7 @@ interface TenantRow {
   name: string;
   org_id: string | null;
   sinks: string;
+  limits: string;
   source: Source;
   created_at: number;
   updated_at: number;
@@ -71,6 +96,11 @@ interface AppRow {
   tenant_id: string;
   name: string;
   allowed_origins: string;
+  environments: string;
+  sampling_rate: number;
+  trace_propagation_urls: string;
+  ignore_urls: string;
+  limits: string;
   source: Source;
   created_at: number;
   updated_at: number;
@@ -88,6 +118,18 @@ interface TokenRow {
   hash: string;
   scopes: string;
   created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+}
+interface AuditRow {
+  id: number;
+  at: number;
+  actor: string;
+  action: string;
+  target: string;
+  tenant_id: string | null;
+  before: string | null;
+  after: string | null;
 }
 
 const toTenant = (row: TenantRow): Tenant => ({
@@ -95,6 +137,7 @@ const toTenant = (row: TenantRow): Tenant => ({
   name: row.name,
   orgId: row.org_id,
   sinks: JSON.parse(row.sinks) as TenantSinks,
+  limits: JSON.parse(row.limits) as Limits,
   source: row.source,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
@@ -104,6 +147,11 @@ const toApp = (row: AppRow): App => ({
   tenantId: row.tenant_id,
   name: row.name,
   allowedOrigins: JSON.parse(row.allowed_origins) as string[],
+  environments: JSON.parse(row.environments) as string[],
+  samplingRate: row.sampling_rate,
+  tracePropagationUrls: JSON.parse(row.trace_propagation_urls) as string[],
+  ignoreUrls: JSON.parse(row.ignore_urls) as string[],
+  limits: JSON.parse(row.limits) as Limits,
   source: row.source,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
@@ -121,6 +169,18 @@ const toToken = (row: TokenRow): AdminToken => ({
   hash: row.hash,
   scopes: JSON.parse(row.scopes) as string[],
   createdAt: row.created_at,
+  expiresAt: row.expires_at,
+  revokedAt: row.revoked_at,
+});
+const toAudit = (row: AuditRow): AuditEntry => ({
+  id: row.id,
+  at: row.at,
+  actor: row.actor,
+  action: row.action,
+  target: row.target,
+  tenantId: row.tenant_id,
+  before: row.before === null ? null : (JSON.parse(row.before) as unknown),
+  after: row.after === null ? null : (JSON.parse(row.after) as unknown),
 });
 
 /** The registry in a SQLite file (the embedded default). WAL lets the CLI read while Pharos runs. */
@@ -169,13 +229,13 @@ export function openSqliteRegistry(file: string, clock: () => number = Date.now)
       const row = db.prepare('SELECT * FROM tenants WHERE id = ?').get(id) as TenantRow | undefined;
       return Promise.resolve(row && toTenant(row));
     },
-    createTenant: ({ id, name, source, orgId = null, sinks = {} }) => {
+    createTenant: ({ id, name, source, orgId = null, sinks = {}, limits = {} }) => {
       const now = clock();
       db.prepare(
-        'INSERT INTO tenants (id, name, org_id, sinks, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      ).run(id, name, orgId, JSON.stringify(sinks), source, now, now);
+        'INSERT INTO tenants (id, name, org_id, sinks, limits, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ).run(id, name, orgId, JSON.stringify(sinks), JSON.stringify(limits), source, now, now);
       return Promise.resolve(
-        changed({ id, name, orgId, sinks, source, createdAt: now, updatedAt: now }),
+        changed({ id, name, orgId, sinks, limits, source, createdAt: now, updatedAt: now }),
       );
     },
     updateTenant: async (id, changes) => {
@@ -183,8 +243,16 @@ export function openSqliteRegistry(file: string, clock: () => number = Date.now)
       if (!current) return undefined;
       const next = { ...current, ...definedOnly(changes), updatedAt: clock() };
       db.prepare(
-        'UPDATE tenants SET name = ?, org_id = ?, sinks = ?, source = ?, updated_at = ? WHERE id = ?',
-      ).run(next.name, next.orgId, JSON.stringify(next.sinks), next.source, next.updatedAt, id);
+        'UPDATE tenants SET name = ?, org_id = ?, sinks = ?, limits = ?, source = ?, updated_at = ? WHERE id = ?',
+      ).run(
+        next.name,
+        next.orgId,
+        JSON.stringify(next.sinks),
+        JSON.stringify(next.limits),
+        next.source,
+        next.updatedAt,
+        id,
+      );
       return changed(next);
     },
     deleteTenant: (id) => {
@@ -205,35 +273,32 @@ export function openSqliteRegistry(file: string, clock: () => number = Date.now)
       const row = db.prepare('SELECT * FROM apps WHERE id = ?').get(id) as AppRow | undefined;
       return Promise.resolve(row && toApp(row));
     },
-    createApp: (app: NewApp) => {
+    createApp: (input: NewApp) => {
       const now = clock();
+      const app: App = {
+        ...APP_DEFAULTS,
+        ...definedOnly(input),
+        id: input.id,
+        tenantId: input.tenantId,
+        name: input.name,
+        source: input.source,
+        createdAt: now,
+        updatedAt: now,
+      };
       db.prepare(
-        'INSERT INTO apps (id, tenant_id, name, allowed_origins, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      ).run(
-        app.id,
-        app.tenantId,
-        app.name,
-        JSON.stringify(app.allowedOrigins),
-        app.source,
-        now,
-        now,
-      );
-      return Promise.resolve(
-        changed({
-          ...app,
-          allowedOrigins: [...app.allowedOrigins],
-          createdAt: now,
-          updatedAt: now,
-        }),
-      );
+        `INSERT INTO apps (id, tenant_id, name, allowed_origins, environments, sampling_rate, trace_propagation_urls,
+           ignore_urls, limits, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(...appColumns(app), app.source, now, now);
+      return Promise.resolve(changed(app));
     },
     updateApp: async (id, changes: AppChanges & { source?: Source }) => {
       const current = await store.getApp(id);
       if (!current) return undefined;
-      const next = { ...current, ...definedOnly(changes), updatedAt: clock() };
+      const next: App = { ...current, ...definedOnly(changes), updatedAt: clock() };
       db.prepare(
-        'UPDATE apps SET name = ?, allowed_origins = ?, source = ?, updated_at = ? WHERE id = ?',
-      ).run(next.name, JSON.stringify(next.allowedOrigins), next.source, next.updatedAt, id);
+        `UPDATE apps SET tenant_id = ?, name = ?, allowed_origins = ?, environments = ?, sampling_rate = ?,
+           trace_propagation_urls = ?, ignore_urls = ?, limits = ?, source = ?, updated_at = ? WHERE id = ?`,
+      ).run(...appColumns(next).slice(1), next.source, next.updatedAt, id);
       return changed(next);
     },
     deleteApp: (id) => {
@@ -272,8 +337,16 @@ export function openSqliteRegistry(file: string, clock: () => number = Date.now)
 
     addToken: (token) => {
       db.prepare(
-        'INSERT INTO admin_tokens (id, name, hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)',
-      ).run(token.id, token.name, token.hash, JSON.stringify(token.scopes), token.createdAt);
+        'INSERT INTO admin_tokens (id, name, hash, scopes, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ).run(
+        token.id,
+        token.name,
+        token.hash,
+        JSON.stringify(token.scopes),
+        token.createdAt,
+        token.expiresAt,
+        token.revokedAt,
+      );
       return Promise.resolve();
     },
     findTokenByHash: (hash) => {
@@ -281,12 +354,54 @@ export function openSqliteRegistry(file: string, clock: () => number = Date.now)
         TokenRow | undefined;
       return Promise.resolve(row && toToken(row));
     },
+    getToken: (id) => {
+      const row = db.prepare('SELECT * FROM admin_tokens WHERE id = ?').get(id) as
+        TokenRow | undefined;
+      return Promise.resolve(row && toToken(row));
+    },
     listTokens: () =>
       Promise.resolve(
-        (db.prepare('SELECT * FROM admin_tokens ORDER BY created_at').all() as TokenRow[]).map(
+        (db.prepare('SELECT * FROM admin_tokens ORDER BY created_at, id').all() as TokenRow[]).map(
           toToken,
         ),
       ),
+    revokeToken: (id, at) => {
+      const { changes } = db
+        .prepare('UPDATE admin_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
+        .run(at, id);
+      return Promise.resolve(
+        changes > 0 || Boolean(db.prepare('SELECT 1 FROM admin_tokens WHERE id = ?').get(id)),
+      );
+    },
+
+    appendAudit: (entry) => {
+      db.prepare(
+        'INSERT INTO audit_log (at, actor, action, target, tenant_id, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ).run(
+        entry.at,
+        entry.actor,
+        entry.action,
+        entry.target,
+        entry.tenantId,
+        entry.before === undefined || entry.before === null ? null : JSON.stringify(entry.before),
+        entry.after === undefined || entry.after === null ? null : JSON.stringify(entry.after),
+      );
+      return Promise.resolve();
+    },
+    listAudit: ({ tenantId, beforeId, limit }) => {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (tenantId !== undefined) {
+        where.push('tenant_id = ?');
+        params.push(tenantId);
+      }
+      if (beforeId !== undefined) {
+        where.push('id < ?');
+        params.push(beforeId);
+      }
+      const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+      return Promise.resolve((db.prepare(sql).all(...params, limit) as AuditRow[]).map(toAudit));
+    },
 
     transaction: (work) => {
       if (inTransaction.getStore()) return work();
@@ -329,4 +444,21 @@ function definedOnly<T extends object>(changes: T): Partial<T> {
   return Object.fromEntries(
     Object.entries(changes).filter(([, value]) => value !== undefined),
   ) as Partial<T>;
+}
+
+/** The app's columns from `id` to `limits`, in table order. */
+function appColumns(
+  app: App,
+): [string, string, string, string, string, number, string, string, string] {
+  return [
+    app.id,
+    app.tenantId,
+    app.name,
+    JSON.stringify(app.allowedOrigins),
+    JSON.stringify(app.environments),
+    app.samplingRate,
+    JSON.stringify(app.tracePropagationUrls),
+    JSON.stringify(app.ignoreUrls),
+    JSON.stringify(app.limits),
+  ];
 }
