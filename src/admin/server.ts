@@ -1,3 +1,4 @@
+import fastifySwagger from '@fastify/swagger';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -10,19 +11,34 @@ import type { Metrics } from '../metrics/index.js';
 import type { Registry } from '../registry/index.js';
 import type { TelemetryStore } from '../store/index.js';
 import { createAuthenticator, type Principal } from './auth.js';
+import type { LimitDefaults } from './limits.js';
+import { swaggerOptions } from './openapi/options.js';
+import { registerAppRoutes } from './routes/app-routes.js';
+import { registerAuditRoutes } from './routes/audit-routes.js';
+import { registerKeyRoutes } from './routes/key-routes.js';
+import { registerLimitRoutes } from './routes/limit-routes.js';
 import { registerOtlpRoutes, type OtlpRoutesDeps } from './routes/otlp-routes.js';
-import { registerRegistryRoutes } from './routes/registry-routes.js';
 import { registerSourcemapRoutes, type SourcemapRouteDeps } from './routes/sourcemap-routes.js';
 import { registerSystemRoutes } from './routes/system-routes.js';
 import { registerTelemetryRoutes } from './routes/telemetry-routes.js';
+import { registerTenantRoutes } from './routes/tenant-routes.js';
+import { registerTokenRoutes } from './routes/token-routes.js';
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route as registered (HEAD included), so that a test can hold the document to them. */
+    readonly registeredRoutes: readonly { method: string; url: string }[];
+  }
   interface FastifyRequest {
     principal?: Principal;
   }
   interface FastifyContextConfig {
     /** Routes that answer without a token (metrics, health, the demo page). */
     public?: boolean;
+  }
+  interface FastifySchema {
+    /** Scopes that may call the route, for docs/openapi.json and docs/api.md. */
+    'x-scopes'?: readonly string[];
   }
 }
 
@@ -44,6 +60,8 @@ export interface InternalServerDeps {
   otlp?: Omit<OtlpRoutesDeps, 'registry'>;
   /** Source-map upload (faro-cli, bundler plugins), list and delete; absent: not served. */
   sourcemaps?: Omit<SourcemapRouteDeps, 'registry' | 'staticAdminToken'>;
+  /** `limits.global|tenant|app` from the config, to show effective limits; absent: none. */
+  limitDefaults?: LimitDefaults;
 }
 
 /**
@@ -60,7 +78,14 @@ export async function createInternalServer(deps: InternalServerDeps): Promise<Fa
     // The read API caps its own page sizes; the body of admin calls is small.
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
   });
-  const authenticate = createAuthenticator({
+  const registeredRoutes: { method: string; url: string }[] = [];
+  app.decorate('registeredRoutes', registeredRoutes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) registeredRoutes.push({ method, url: route.url });
+  });
+  // Before any route: it collects them into docs/openapi.json (and /openapi.json).
+  await app.register(fastifySwagger, swaggerOptions());
+  const authenticator = createAuthenticator({
     registry: deps.registry,
     staticToken: deps.staticAdminToken,
   });
@@ -68,7 +93,7 @@ export async function createInternalServer(deps: InternalServerDeps): Promise<Fa
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config?.public === true || request.routeOptions.url === undefined)
       return;
-    request.principal = await authenticate(request);
+    request.principal = await authenticator.authenticate(request);
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -116,8 +141,14 @@ export async function createInternalServer(deps: InternalServerDeps): Promise<Fa
     void reply.header('x-pharos-error-code', body.code).status(404).send(body);
   });
 
+  const routeDeps = { ...deps, forgetTokens: () => authenticator.forget() };
   registerSystemRoutes(app, deps);
-  registerRegistryRoutes(app, deps);
+  registerTenantRoutes(app, routeDeps);
+  registerAppRoutes(app, routeDeps);
+  registerKeyRoutes(app, routeDeps);
+  registerTokenRoutes(app, routeDeps);
+  registerLimitRoutes(app, routeDeps);
+  registerAuditRoutes(app, routeDeps);
   registerTelemetryRoutes(app, deps);
   if (deps.otlp) await registerOtlpRoutes(app, { registry: deps.registry, ...deps.otlp });
   if (deps.sourcemaps) {

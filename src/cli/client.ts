@@ -75,6 +75,12 @@ export function createApiClient(options: ClientOptions) {
     async patch<T>(path: string, body: unknown): Promise<T> {
       return (await (await request('PATCH', path, body)).json()) as T;
     },
+    async put<T>(path: string, body: unknown): Promise<T> {
+      return (await (await request('PUT', path, body)).json()) as T;
+    },
+    async delete<T>(path: string): Promise<T> {
+      return (await (await request('DELETE', path)).json()) as T;
+    },
     /** Opens a streaming GET (server-sent events). */
     stream(path: string): Promise<Response> {
       return request('GET', path);

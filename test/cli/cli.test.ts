@@ -144,7 +144,9 @@ describe('the pharos CLI against a running Pharos', () => {
       'pha_wrong',
     ]);
     expect(wrong.code).toBe(1);
-    expect(wrong.stderr).toMatch(/^error: invalid token \[PHAROS_ERR_UNAUTHORIZED\]/);
+    expect(wrong.stderr).toMatch(
+      /^error: invalid, expired or revoked token \[PHAROS_ERR_UNAUTHORIZED\]/,
+    );
     const closedPort = await new Promise<number>((resolve) => {
       const server = createServer().listen(0, '127.0.0.1', () => {
         const { port } = server.address() as AddressInfo;

@@ -5,9 +5,9 @@ import { PharosError } from '../../errors/index.js';
 import { parseDuration } from '../../lib/units.js';
 import type { ItemKind } from '../../model/index.js';
 import type { ItemQuery, StoredItem, TelemetryStore } from '../../store/index.js';
-import { requireScope } from '../auth.js';
+import { principalOf, requireApp } from '../access.js';
+import { SCOPES, responses } from '../schemas.js';
 import type { InternalServerDeps } from '../server.js';
-import { requireApp } from './registry-routes.js';
 
 /** URL segment → item kind. */
 export const KIND_BY_SEGMENT: Record<string, ItemKind> = {
@@ -44,7 +44,7 @@ const ItemsQuery = Type.Object(
   { additionalProperties: false },
 );
 const ItemsParams = Type.Object({
-  app: Type.String(),
+  app: Type.String({ description: 'App id.' }),
   kind: Type.Union(Object.keys(KIND_BY_SEGMENT).map((segment) => Type.Literal(segment))),
 });
 const TailQuery = Type.Object(
@@ -65,21 +65,26 @@ export function registerTelemetryRoutes(app: FastifyInstance, deps: InternalServ
       throw new PharosError('NOT_FOUND', 'the embedded store is turned off (store.enabled: false)');
     return deps.store;
   };
-  const authorise = async (request: FastifyRequest, appId: string) => {
-    const target = await requireApp(deps.registry, appId);
-    requireScope(
-      request.principal as NonNullable<typeof request.principal>,
-      `tenant:${target.tenantId}`,
-    );
-    return target;
-  };
+  // Admin, or the app's tenant; anything else gets 403 whether the app exists or not.
+  const authorise = (request: FastifyRequest, appId: string) =>
+    requireApp(principalOf(request), deps.registry, appId);
 
   // Registered before `/:kind`; find-my-way prefers the static `errors` segment either way.
   registerErrorGroupRoutes(app, { groups: () => storeOrFail().errorGroups, authorise });
 
   app.get<{ Params: Static<typeof ItemsParams>; Querystring: Static<typeof ItemsQuery> }>(
     '/api/v1/apps/:app/:kind',
-    { schema: { params: ItemsParams, querystring: ItemsQuery } },
+    {
+      schema: {
+        operationId: 'listItems',
+        summary: 'Read stored items of one kind, filtered, paged with a cursor',
+        tags: ['telemetry'],
+        'x-scopes': SCOPES.app,
+        params: ItemsParams,
+        querystring: ItemsQuery,
+        response: responses({ 200: ItemsPage }),
+      },
+    },
     async (request) => {
       const store = storeOrFail();
       const target = await authorise(request, request.params.app);
@@ -88,18 +93,37 @@ export function registerTelemetryRoutes(app: FastifyInstance, deps: InternalServ
         KIND_BY_SEGMENT[request.params.kind] as ItemKind,
         request.query,
       );
-      const items = store.query(query);
-      const last = items[items.length - 1];
+      const page = store.query(query);
+      const last = page[page.length - 1];
       return {
-        items,
-        nextCursor: items.length === query.limit && last ? encodeCursor(last) : null,
+        // Items are stored by app id; an app deleted and created again under another tenant
+        // must not show what the first one received.
+        items: page.filter((item) => item.tenantId === target.tenantId),
+        nextCursor: page.length === query.limit && last ? encodeCursor(last) : null,
       };
     },
   );
 
   app.get<{ Params: { app: string }; Querystring: Static<typeof TailQuery> }>(
     '/api/v1/apps/:app/tail',
-    { schema: { querystring: TailQuery } },
+    {
+      schema: {
+        operationId: 'tailItems',
+        summary: 'Follow new items as server-sent events (`event: item`, JSON data)',
+        tags: ['telemetry'],
+        'x-scopes': SCOPES.app,
+        params: Type.Object({ app: Type.String({ description: 'App id.' }) }),
+        querystring: TailQuery,
+        response: {
+          200: {
+            description:
+              'An event stream: `id: <item id>`, `event: item`, `data: <stored item as JSON>`; comments as keep-alives.',
+            content: { 'text/event-stream': { schema: { type: 'string' } } },
+          },
+          ...responses({}, [400, 401, 403, 404]),
+        },
+      },
+    },
     async (request, reply) => {
       const store = storeOrFail();
       const target = await authorise(request, request.params.app);
@@ -126,6 +150,7 @@ export function registerTelemetryRoutes(app: FastifyInstance, deps: InternalServ
         ) {
           for (const item of items) {
             lastId = item.id;
+            if (item.tenantId !== target.tenantId) continue;
             if (kinds === undefined || kinds.has(item.kind))
               raw.write(`id: ${item.id}\nevent: item\ndata: ${JSON.stringify(item)}\n\n`);
           }
@@ -147,6 +172,38 @@ export function registerTelemetryRoutes(app: FastifyInstance, deps: InternalServ
     },
   );
 }
+
+const StoredItemSchema = Type.Object({
+  id: Type.Integer(),
+  kind: Type.Union(Object.values(KIND_BY_SEGMENT).map((kind) => Type.Literal(kind))),
+  tenantId: Type.String(),
+  appId: Type.String(),
+  time: Type.Number({
+    description: 'Item time, ms since the epoch (receive time when it had none).',
+  }),
+  receivedAt: Type.Number(),
+  sessionId: Type.Union([Type.String(), Type.Null()]),
+  traceId: Type.Union([Type.String(), Type.Null()]),
+  item: Type.Object(
+    {},
+    { additionalProperties: true, description: 'The item exactly as the SDK sent it.' },
+  ),
+  meta: Type.Object({}, { additionalProperties: true }),
+  resource: Type.Optional(
+    Type.Object({}, { additionalProperties: true, description: 'Spans only.' }),
+  ),
+  scope: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'Spans only.' })),
+});
+
+const ItemsPage = Type.Object(
+  {
+    items: Type.Array(StoredItemSchema),
+    nextCursor: Type.Union([Type.String(), Type.Null()], {
+      description: 'Pass as `cursor` for the next page; null: no more.',
+    }),
+  },
+  { description: 'A page of items.' },
+);
 
 function toItemQuery(appId: string, kind: ItemKind, query: Static<typeof ItemsQuery>): ItemQuery {
   const since = query.since === undefined ? undefined : parseDuration(query.since);
