@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite drives for real: Chromium (the real Faro SDK runs
-# in it), Prometheus (scrapes the web-vitals histograms) and curl (faro-cli uploads with it).
+# in it), Prometheus (scrapes the web-vitals histograms), curl (faro-cli uploads with it), nginx
+# (balances three Pharos replicas in the multi-replica tests), redis-server (the Redis-outage
+# test stops and restarts its own Redis) and wrk (drives `npm run bench`).
 # Run as root, once per machine.
 set -euo pipefail
 
-packages=(chromium prometheus curl)
+packages=(chromium prometheus curl nginx redis-server wrk)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

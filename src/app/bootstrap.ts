@@ -16,10 +16,14 @@ export async function bootstrapDemo(
   registry: Registry,
   demoOrigins: string[],
 ): Promise<DemoApp | undefined> {
-  if ((await registry.store.listTenants()).length > 0) return undefined;
-  await registry.store.transaction(async () => {
+  // Checked and created in one transaction: replicas starting together on an empty shared
+  // (PostgreSQL) registry create the demo once; the others find a tenant and leave it.
+  const created = await registry.store.transaction(async () => {
+    if ((await registry.store.listTenants()).length > 0) return false;
     await registry.store.createTenant({ id: 'demo', name: 'Demo', source: 'demo' });
+    return true;
   });
+  if (!created) return undefined;
   const { app, key } = await registry.createApp({
     id: 'demo',
     tenantId: 'demo',

@@ -5,23 +5,36 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { createAdmission } from '../admission/index.js';
+import { createIdempotency, createIdempotencyStore } from '../admission/idempotency/index.js';
+import { createLimiter } from '../admission/limits/index.js';
+import { createSessionSampling } from '../admission/sampling.js';
+import { createLoadShedder } from '../admission/shedding.js';
 import { createInternalServer } from '../admin/server.js';
 import type { PharosConfig } from '../config/index.js';
 import { createFingerprintEnricher, fingerprintLineKeys } from '../enrich/fingerprint/index.js';
 import { createPrivacyEnricher } from '../enrich/privacy/index.js';
 import {
   createSourcemapSymbolication,
+  openPostgresSourceMapStore,
   openSqliteSourceMapStore,
   sourcemapOptionsFrom,
   uploadLimitsFrom,
+  type SourceMapStore,
 } from '../enrich/sourcemaps/index.js';
 import type { Enricher } from '../enrich/types.js';
 import { PharosError } from '../errors/index.js';
 import { createCorsPolicy, createPublicServer } from '../ingest/index.js';
+import { createRemoteConfigHandler } from '../ingest/remote-config.js';
 import { localUrl, type ListenAddress } from '../lib/address.js';
 import { createMetrics, type Metrics } from '../metrics/index.js';
 import { createCollectPipeline } from '../pipeline/index.js';
-import { Registry, openSqliteRegistry, reconcileRegistry } from '../registry/index.js';
+import {
+  Registry,
+  openPostgresRegistry,
+  openSqliteRegistry,
+  reconcileRegistry,
+  type RegistryStore,
+} from '../registry/index.js';
 import { SinkRouter, createFanout, createStoreSink, type Sink } from '../sinks/index.js';
 import { createMetricsSink } from '../sinks/metrics/index.js';
 import { TelemetryStore } from '../store/index.js';
@@ -32,7 +45,10 @@ import { bootstrapDemo, demoKey, ensureAdminToken, type DemoApp } from './bootst
 export interface PharosOptions {
   logger?: Logger;
   clock?: () => number;
-  /** How often the registry cache polls its store for changes made elsewhere (default 1 s). */
+  /**
+   * How often the registry cache polls its store for changes made elsewhere (default
+   * `registry.pollInterval`); with PostgreSQL, changes are pushed and this is only a safety net.
+   */
   registryPollMs?: number;
 }
 
@@ -101,7 +117,7 @@ export async function startPharos(
     appName: (appId) => registry.cachedApp(appId)?.name,
     lokiTrailingKeys: fingerprintLineKeys,
   });
-  const registry = new Registry(openSqliteRegistry(join(config.dataDir, 'registry.db'), clock), {
+  const registry = new Registry(await openRegistryStore(config, clock, logger), {
     clock,
     onReload: async (snapshot) => {
       metrics.registryApps.set(snapshot.apps.length);
@@ -116,7 +132,7 @@ export async function startPharos(
   const { file: adminTokenFile } = await ensureAdminToken(registry, config.dataDir);
 
   // Source maps live in the registry database (every replica sees them), on their own connection.
-  const sourceMapStore = openSqliteSourceMapStore(join(config.dataDir, 'registry.db'), clock);
+  const sourceMapStore = await openSourceMapStore(config, clock, logger);
   const sourcemaps = createSourcemapSymbolication(
     sourcemapOptionsFrom(config.sourcemaps, {
       store: sourceMapStore,
@@ -148,8 +164,44 @@ export async function startPharos(
   const fanout = createFanout(router);
   const retention = store ? startRetention(store, config, metrics, logger, clock) : undefined;
 
+  // Redis (shared by the replicas) when configured, this replica's memory otherwise and while
+  // Redis is unreachable. Start waits a little for the connection, never fails for it.
+  const idempotencyStore = createIdempotencyStore({
+    redisUrl: config.redis.url,
+    keyPrefix: config.redis.keyPrefix,
+    maxKeys: config.idempotency.maxKeys,
+    logger: logger.child({ component: 'idempotency' }),
+    onFallback: () => metrics.idempotencyFallbacks.inc(),
+  });
+  const limiter = createLimiter({
+    limits: config.limits,
+    redis: config.redis.url
+      ? { url: config.redis.url, keyPrefix: config.redis.keyPrefix }
+      : undefined,
+    tenantOf: (tenantId) => registry.cachedTenant(tenantId),
+    metricsRegistry: metrics.registry,
+    logger: logger.child({ component: 'limits' }),
+  });
+  const shedder = createLoadShedder({
+    maxEventLoopDelayMs: config.shedding.maxEventLoopDelay,
+    metricsRegistry: metrics.registry,
+  });
+  await Promise.all([idempotencyStore.ready, config.redis.url ? limiter.ready(2000) : undefined]);
+
   const pipeline = createCollectPipeline({
     admission: createAdmission(registry),
+    sampling: createSessionSampling({ sampledOut: metrics.sampledOut }),
+    idempotency: createIdempotency({
+      store: idempotencyStore.store,
+      windowMs: config.idempotency.window,
+      // A claim outlives the longest request (body timeout) by a margin; a replica that dies
+      // mid-request frees its keys after it.
+      leaseMs: config.ingest.bodyTimeout + 5000,
+      counters: { requests: metrics.idempotencyRequests },
+      logger,
+    }),
+    limiter,
+    shedder,
     fanout,
     enrichers,
     metrics,
@@ -169,6 +221,7 @@ export async function startPharos(
       allowedHeaders: config.cors.allowedHeaders,
       maxAgeMs: config.cors.maxAge,
     }),
+    remoteConfig: createRemoteConfigHandler(registry),
     metrics,
     logger,
     isReady: () => state === 'ready',
@@ -193,6 +246,8 @@ export async function startPharos(
       metrics,
       logger,
       staticAdminToken: config.admin.token,
+      // Shown by GET …/limits next to each tenant's and app's own limits.
+      limitDefaults: config.limits,
       isReady: () => state === 'ready',
       defaultKeyGraceMs: 24 * 60 * 60 * 1000,
       publicUrl,
@@ -223,6 +278,8 @@ export async function startPharos(
     await internal.listen({ host: config.server.internal.host, port: config.server.internal.port });
   } catch (error) {
     publicServer.close();
+    shedder.close();
+    await Promise.all([idempotencyStore.close(), limiter.close()]);
     throw listenError(error, config.server.internal, 'internal');
   }
   const internalAddress = internal.server.address() as AddressInfo;
@@ -231,10 +288,13 @@ export async function startPharos(
   const demo = config.demo.enabled
     ? await bootstrapDemo(registry, demoOrigins(internalUrl))
     : undefined;
-  registry.startPolling(options.registryPollMs ?? 1000, (error) =>
-    logger.warn({ err: error }, 'registry refresh failed'),
+  const registryUpdates = await registry.startFollowing(
+    options.registryPollMs ?? config.registry.pollInterval,
+    (error) => logger.warn({ err: error }, 'registry refresh failed'),
   );
+  logger.debug({ registryUpdates }, 'following registry changes');
   state = 'ready';
+  shedder.start();
   logger.info({ public: publicUrl, internal: internalUrl, version: VERSION }, 'pharos is ready');
 
   let closing: Promise<void> | undefined;
@@ -251,8 +311,10 @@ export async function startPharos(
       await Promise.all([closeServer(publicServer), internal?.close()]);
       clearTimeout(deadline);
       if (retention) clearInterval(retention);
-      registry.stopPolling();
+      await registry.stopFollowing();
       await fanout.close();
+      shedder.close();
+      await Promise.all([idempotencyStore.close(), limiter.close()]);
       store?.close();
       await sourceMapStore.close();
       await registry.store.close();
@@ -272,6 +334,35 @@ export async function startPharos(
     flush: () => fanout.flush(),
     close,
   };
+}
+
+/** SQLite in the data dir by default; PostgreSQL, shared by every replica, with `registry.url`. */
+async function openRegistryStore(
+  config: Readonly<PharosConfig>,
+  clock: () => number,
+  logger: Logger,
+): Promise<RegistryStore> {
+  if (config.registry.url === '') {
+    return openSqliteRegistry(join(config.dataDir, 'registry.db'), clock);
+  }
+  return openPostgresRegistry(config.registry.url, {
+    clock,
+    logger: logger.child({ component: 'registry' }),
+  });
+}
+
+async function openSourceMapStore(
+  config: Readonly<PharosConfig>,
+  clock: () => number,
+  logger: Logger,
+): Promise<SourceMapStore> {
+  if (config.registry.url === '') {
+    return openSqliteSourceMapStore(join(config.dataDir, 'registry.db'), clock);
+  }
+  return openPostgresSourceMapStore(config.registry.url, {
+    clock,
+    logger: logger.child({ component: 'sourcemaps' }),
+  });
 }
 
 function demoOrigins(internalUrl: string): string[] {

@@ -574,13 +574,13 @@ export const ConfigSchema = Type.Object(
       {
         window: duration(
           '10m',
-          'A request carrying an `Idempotency-Key` seen within this window is answered 202 without being ingested again.',
+          'A request carrying an `Idempotency-Key` already accepted for the same app within this window is answered 202 without being ingested again. Keys are claimed when a request is admitted and released if it fails, so a retry of a refused batch is processed; a retry that arrives while the first request is still running is answered 503 with `Retry-After: 1`.',
         ),
         maxKeys: Type.Integer({
           default: 200000,
           minimum: 1000,
           description:
-            'Keys remembered in memory when there is no Redis (least recently used go first).',
+            'Keys remembered in memory when there is no Redis, or while it is unreachable (least recently used go first).',
         }),
       },
       { default: {}, additionalProperties: false },

@@ -62,10 +62,20 @@ export const ERRORS = {
     413,
     'The body, after decompression, exceeds `ingest.maxBodyBytes` (a source-map upload: `sourcemaps.maxUploadBytes`, per map and per tarball); reading stopped at the cap.',
   ),
+  RATE_LIMITED: define(
+    'PHAROS_ERR_RATE_LIMITED',
+    429,
+    'A request, item or byte rate limit of the global level, the tenant or the app is exhausted; the message names which; retry after `Retry-After` seconds (computed from the bucket).',
+  ),
   OVERLOADED: define(
     'PHAROS_ERR_OVERLOADED',
     503,
-    'Pharos cannot safely keep more data right now (a sink queue is full); retry after `Retry-After` seconds.',
+    'Pharos cannot safely take more right now: its event-loop delay is over `shedding.maxEventLoopDelay`, or a sink queue and its spool are full; retry after `Retry-After` seconds.',
+  ),
+  IDEMPOTENCY_IN_PROGRESS: define(
+    'PHAROS_ERR_IDEMPOTENCY_IN_PROGRESS',
+    503,
+    'A request with the same `Idempotency-Key` for this app is still being ingested; retry after `Retry-After` seconds (the Faro SDK does, and its retry is answered 202 without ingesting the batch twice).',
   ),
   SHUTTING_DOWN: define(
     'PHAROS_ERR_SHUTTING_DOWN',

@@ -4,10 +4,13 @@ import { ERRORS, PharosError, errorBody, isPharosError } from '../errors/index.j
 import type { Metrics } from '../metrics/index.js';
 import type { CollectPipeline } from '../pipeline/index.js';
 import type { CorsPolicy } from './cors.js';
+import { CONFIG_ROUTE, configKeyFromPath, type RemoteConfigHandler } from './remote-config.js';
 
 export interface PublicServerDeps {
   pipeline: CollectPipeline;
   cors: CorsPolicy;
+  /** `GET /config/:appKey`: the app's client settings for the browser helper. */
+  remoteConfig: RemoteConfigHandler;
   metrics: Metrics;
   logger: Logger;
   /** `/-/ready` answers 200 only while this returns true. */
@@ -17,21 +20,29 @@ export interface PublicServerDeps {
   timeouts: { headersMs: number; requestMs: number; keepAliveMs: number };
 }
 
-type Route = 'collect' | 'collect_key' | 'ready' | 'healthy' | 'unmatched';
+type Route = 'collect' | 'collect_key' | 'config' | 'ready' | 'healthy' | 'unmatched';
 
 const COLLECT = '/collect';
 const COLLECT_PREFIX = '/collect/';
+/**
+ * A body left unread by an early 202 (sampled-out session, duplicate batch) up to this size is
+ * drained by Node before the next request on the connection (every keepalive batch of the SDK
+ * is at most 60 kB); a larger or undeclared one closes the connection instead.
+ */
+const DRAIN_UNREAD_BODY_BYTES = 64 * 1024;
 
 /**
- * The public listener: Faro ingest and health, on Node's own `http` server. This listener is the
- * hot path and has five routes, so it skips a framework's per-request machinery (the internal
- * listener, with many routes and schemas, uses Fastify). See docs/architecture.md.
+ * The public listener: Faro ingest, the browser config and health, on Node's own `http` server.
+ * This listener is the hot path and has six routes, so it skips a framework's per-request
+ * machinery (the internal listener, with many routes and schemas, uses Fastify). See
+ * docs/architecture.md.
  */
 export function createPublicServer(deps: PublicServerDeps): Server {
   const { pipeline, cors, metrics, logger } = deps;
   const durationOf = {
     collect: metrics.httpDuration.labels('public', COLLECT),
     collect_key: metrics.httpDuration.labels('public', '/collect/:appKey'),
+    config: metrics.httpDuration.labels('public', CONFIG_ROUTE),
     ready: metrics.httpDuration.labels('public', '/-/ready'),
     healthy: metrics.httpDuration.labels('public', '/-/healthy'),
     unmatched: metrics.httpDuration.labels('public', 'unmatched'),
@@ -39,6 +50,7 @@ export function createPublicServer(deps: PublicServerDeps): Server {
   const routeLabel: Record<Route, string> = {
     collect: COLLECT,
     collect_key: '/collect/:appKey',
+    config: CONFIG_ROUTE,
     ready: '/-/ready',
     healthy: '/-/healthy',
     unmatched: 'unmatched',
@@ -135,8 +147,20 @@ export function createPublicServer(deps: PublicServerDeps): Server {
       return sendError(res, route, started, error, {}, true);
     }
     try {
-      await pipeline.receive(admitted, req);
-      send(res, route, started, 202, corsHeaders);
+      const received = await pipeline.receive(admitted, req);
+      // Sampled out or duplicate: answered without reading the body. A small one is drained by
+      // Node before the next request on this keep-alive connection; a large one is not worth it.
+      const keepConnection =
+        received.outcome === 'accepted' ||
+        req.complete ||
+        Number(req.headers['content-length']) <= DRAIN_UNREAD_BODY_BYTES;
+      send(
+        res,
+        route,
+        started,
+        202,
+        keepConnection ? corsHeaders : { ...corsHeaders, connection: 'close' },
+      );
     } catch (error) {
       sendError(res, route, started, error, { ...corsHeaders }, !req.complete);
     }
@@ -162,6 +186,20 @@ export function createPublicServer(deps: PublicServerDeps): Server {
         !path.includes('/', COLLECT_PREFIX.length)
       ) {
         return void collect(req, res, 'collect_key', path.slice(COLLECT_PREFIX.length), started);
+      }
+      const configKey = configKeyFromPath(path);
+      if (configKey !== undefined) {
+        const answer = deps.remoteConfig.answer({
+          method: req.method,
+          appKey: configKey,
+          origin: req.headers.origin,
+          ifNoneMatch: req.headers['if-none-match'],
+        });
+        if (answer.ok)
+          return send(res, 'config', started, answer.status, answer.headers, answer.body);
+        // GET and HEAD carry no body; any other method's body is not read.
+        const bodyUnread = req.method !== 'GET' && req.method !== 'HEAD';
+        return sendError(res, 'config', started, answer.error, answer.headers, bodyUnread);
       }
       if (path === '/-/ready' || path === '/-/healthy') {
         const route: Route = path === '/-/ready' ? 'ready' : 'healthy';

@@ -63,6 +63,23 @@ export function createMetrics(version: string) {
       labelNames: ['tenant', 'kind', 'sink', 'reason'] as const,
       registers: [registry],
     }),
+    sampledOut: new Counter({
+      name: 'pharos_ingest_sampled_out_total',
+      help: 'Ingest requests answered 202 without ingesting because their session is sampled out (the app samplingRate), by tenant and where the session id was read (header: before the body; body: after parsing).',
+      labelNames: ['tenant', 'from'] as const,
+      registers: [registry],
+    }),
+    idempotencyRequests: new Counter({
+      name: 'pharos_idempotency_requests_total',
+      help: 'Ingest requests by what their Idempotency-Key did: absent, invalid (ignored), new, duplicate (answered 202, not ingested again), in_progress (answered 503).',
+      labelNames: ['tenant', 'outcome'] as const,
+      registers: [registry],
+    }),
+    idempotencyFallbacks: new Counter({
+      name: 'pharos_idempotency_fallbacks_total',
+      help: "Idempotency store operations served from this replica's memory because Redis failed or was recently unreachable.",
+      registers: [registry],
+    }),
     sinkQueueBytes: new Gauge({
       name: 'pharos_sink_queue_bytes',
       help: 'Units waiting in a sink queue, in memory or in its spool on disk.',

@@ -1,2 +1,2 @@
 export { createCollectPipeline } from './collect.js';
-export type { CollectLimits, CollectPipeline, CollectPipelineDeps } from './collect.js';
+export type { CollectLimits, CollectPipeline, CollectPipelineDeps, Received } from './collect.js';

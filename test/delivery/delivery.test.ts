@@ -58,7 +58,7 @@ describe('delivery of the captured SDK traffic to Loki and an OTLP traces backen
       const { wire, json } = fixtureBody(captured);
       const response = await request(`${pharos.publicUrl}${captured.path}`, {
         method: 'POST',
-        headers: replayHeaders(captured),
+        headers: replayHeaders(captured, { newIdempotencyKey: true }),
         body: wire,
       });
       await response.body.dump();

@@ -96,7 +96,7 @@ describe('delivery faults: nothing accepted is lost', () => {
         const { wire, json } = fixtureBody(captured);
         const response = await request(`${pharos.publicUrl}${captured.path}`, {
           method: 'POST',
-          headers: replayHeaders(captured),
+          headers: replayHeaders(captured, { newIdempotencyKey: true }),
           body: wire,
         });
         await response.body.dump();

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 /** Real Faro SDK 2.12 captures, copied verbatim from the shared fixtures (never edit them). */
@@ -39,13 +40,22 @@ export function readFixtureJson(file: string): FaroBody {
 }
 
 /** Headers to replay: all captured ones except those the HTTP client must compute itself. */
-export function replayHeaders(request: CapturedRequest): Record<string, string> {
+export function replayHeaders(
+  request: CapturedRequest,
+  options: { newIdempotencyKey?: boolean } = {},
+): Record<string, string> {
   const skip = new Set(['host', 'connection', 'content-length']);
-  return Object.fromEntries(
+  const headers = Object.fromEntries(
     request.headers
       .filter(([name]) => !skip.has(name.toLowerCase()))
       .map(([name, value]) => [name.toLowerCase(), value]),
   );
+  // The captured key repeats on the SDK's retries, and Pharos ingests a batch once per key.
+  // Replays that send the captures as new traffic (again and again) need keys of their own.
+  if (options.newIdempotencyKey && headers['idempotency-key'] !== undefined) {
+    headers['idempotency-key'] = randomUUID().replaceAll('-', '').slice(0, 20);
+  }
+  return headers;
 }
 
 export interface FaroBody {

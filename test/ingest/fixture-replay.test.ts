@@ -58,6 +58,9 @@ function expectedItems(body: FaroBody): Expected[] {
 describe('replaying every request the real Faro SDK 2.12 sent to /collect', () => {
   let pharos: TestPharos;
   const expected: Expected[] = [];
+  /** The SDK's retries repeat their batch's Idempotency-Key: Pharos ingests such a batch once. */
+  const seenKeys = new Set<string>();
+  let retriesOfAcceptedBatches = 0;
 
   beforeAll(async () => {
     // Privacy rules off: this test proves every field arrives intact (the rules, which change
@@ -87,8 +90,16 @@ describe('replaying every request the real Faro SDK 2.12 sent to /collect', () =
       expect(response.headers['access-control-expose-headers']).toBe(
         'Retry-After, X-Faro-Session-Status',
       );
-      expected.push(...expectedItems(json));
+      const key = replayHeaders(captured)['idempotency-key'] ?? '';
+      if (seenKeys.has(key)) {
+        retriesOfAcceptedBatches++;
+      } else {
+        seenKeys.add(key);
+        expected.push(...expectedItems(json));
+      }
     }
+    // The captured 429 and 503 timelines: 1 + 2 + 2 retries, each with its batch's key.
+    expect(retriesOfAcceptedBatches).toBe(5);
   });
 
   it('stores every item with its fields intact, its meta, session, trace and time', async () => {
@@ -165,6 +176,9 @@ describe('replaying every request the real Faro SDK 2.12 sent to /collect', () =
     }
     expect(text).toContain(
       `pharos_http_requests_total{listener="public",route="/collect/:appKey",status="202",code=""} ${collectRequests.length}`,
+    );
+    expect(text).toContain(
+      `pharos_idempotency_requests_total{tenant="${FIXTURE_APP.tenant}",outcome="duplicate"} ${retriesOfAcceptedBatches}`,
     );
   });
 });

@@ -40,7 +40,7 @@ describe('GET /api/v1/apps/:app/errors', () => {
       groups: () => groups,
       authorise: (_request, appId) =>
         appId === 'shop'
-          ? Promise.resolve({ id: appId })
+          ? Promise.resolve({ id: appId, tenantId: 'acme' })
           : Promise.reject(new PharosError('NOT_FOUND', `no app ${appId}`)),
     });
     // The item routes of the read API share the prefix: the static segment must win.

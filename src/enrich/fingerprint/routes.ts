@@ -13,8 +13,8 @@ import {
 export interface ErrorGroupRouteDeps {
   /** The store's error groups; throws (404) when the embedded store is turned off. */
   groups: () => ErrorGroupStore;
-  /** Checks the caller may read the app; resolves to the app's id. Throws 403/404 otherwise. */
-  authorise: (request: FastifyRequest, appId: string) => Promise<{ id: string }>;
+  /** Checks the caller may read the app; resolves to the app. Throws 403/404 otherwise. */
+  authorise: (request: FastifyRequest, appId: string) => Promise<{ id: string; tenantId: string }>;
 }
 
 const ErrorsQuery = Type.Object(
@@ -59,7 +59,9 @@ export function registerErrorGroupRoutes(app: FastifyInstance, deps: ErrorGroupR
       });
       const last = list[list.length - 1];
       return {
-        groups: list,
+        // Groups are stored by app id: an app deleted and created again under another tenant
+        // must not show the first one's groups.
+        groups: list.filter((group) => group.tenantId === target.tenantId),
         nextCursor: list.length === request.query.limit && last ? encodeCursor(last, sort) : null,
       };
     },
@@ -72,7 +74,7 @@ export function registerErrorGroupRoutes(app: FastifyInstance, deps: ErrorGroupR
       const groups = deps.groups();
       const target = await deps.authorise(request, request.params.app);
       const group = groups.get(target.id, request.params.fingerprint);
-      if (!group) {
+      if (!group || group.tenantId !== target.tenantId) {
         throw new PharosError(
           'NOT_FOUND',
           `app ${target.id} has no error group ${request.params.fingerprint}`,

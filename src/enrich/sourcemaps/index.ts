@@ -30,6 +30,8 @@ export type { MinifiedPosition, OriginalPosition, SymbolicatedFrame } from './sy
 export { createSourcemapMetrics } from './metrics.js';
 export type { SourcemapMetrics } from './metrics.js';
 export { openSqliteSourceMapStore } from './sqlite-store.js';
+export { openPostgresSourceMapStore } from './pg-map-store.js';
+export type { PostgresSourceMapStoreOptions } from './pg-map-store.js';
 export { BUNDLE_ID_PATTERN, isBundleId } from './store.js';
 export type { NewSourceMap, SourceMapInfo, SourceMapKey, SourceMapStore } from './store.js';
 export { INVALID_MAP_ERROR, readUploadedMaps } from './upload-body.js';
