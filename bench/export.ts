@@ -80,7 +80,7 @@ function tenant(): Tenant {
     source: 'config',
     createdAt: 0,
     updatedAt: 0,
-  } as Tenant;
+  };
 }
 
 /** Items each case's sinks deliver from one payload: spans to traces, the rest to Loki. */
