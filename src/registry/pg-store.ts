@@ -24,7 +24,7 @@ import {
   type TokenRow,
 } from './pg-rows.js';
 import type { App, AppChanges, NewApp, RegistryStore, Source, Tenant } from './types.js';
-import { APP_DEFAULTS } from './types.js';
+import { definedOnly, newAppRecord } from './types.js';
 
 export interface PostgresRegistryOptions {
   /** Times of `createdAt`/`updatedAt` (tests move it). */
@@ -187,16 +187,7 @@ export async function openPostgresRegistry(
     createApp: (input: NewApp) =>
       db.transaction(async () => {
         const now = clock();
-        const app: App = {
-          ...APP_DEFAULTS,
-          ...definedOnly(input),
-          id: input.id,
-          tenantId: input.tenantId,
-          name: input.name,
-          source: input.source,
-          createdAt: now,
-          updatedAt: now,
-        };
+        const app: App = newAppRecord(input, now);
         await insertOnce(
           `INSERT INTO ${s}.apps (id, tenant_id, name, allowed_origins, environments, sampling_rate,
              trace_propagation_urls, ignore_urls, limits, source, created_at, updated_at)
@@ -373,12 +364,6 @@ export async function openPostgresRegistry(
       })()),
   };
   return store;
-}
-
-function definedOnly<T extends object>(changes: T): Partial<T> {
-  return Object.fromEntries(
-    Object.entries(changes).filter(([, value]) => value !== undefined),
-  ) as Partial<T>;
 }
 
 /** The app's columns from `id` to `limits`, in table order, as query parameters. */

@@ -14,7 +14,7 @@ import type {
   Tenant,
   TenantSinks,
 } from './types.js';
-import { APP_DEFAULTS } from './types.js';
+import { definedOnly, newAppRecord } from './types.js';
 
 /** Versioned migrations; `PRAGMA user_version` records how many have run. Append only. */
 const MIGRATIONS: readonly string[] = [
@@ -275,16 +275,7 @@ export function openSqliteRegistry(file: string, clock: () => number = Date.now)
     },
     createApp: (input: NewApp) => {
       const now = clock();
-      const app: App = {
-        ...APP_DEFAULTS,
-        ...definedOnly(input),
-        id: input.id,
-        tenantId: input.tenantId,
-        name: input.name,
-        source: input.source,
-        createdAt: now,
-        updatedAt: now,
-      };
+      const app: App = newAppRecord(input, now);
       db.prepare(
         `INSERT INTO apps (id, tenant_id, name, allowed_origins, environments, sampling_rate, trace_propagation_urls,
            ignore_urls, limits, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -438,12 +429,6 @@ function migrate(db: Database.Database): void {
       db.pragma(`user_version = ${index + 1}`);
     })();
   }
-}
-
-function definedOnly<T extends object>(changes: T): Partial<T> {
-  return Object.fromEntries(
-    Object.entries(changes).filter(([, value]) => value !== undefined),
-  ) as Partial<T>;
 }
 
 /** The app's columns from `id` to `limits`, in table order. */

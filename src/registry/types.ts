@@ -154,6 +154,27 @@ export interface NewApp extends Partial<Omit<AppSettings, 'name'>> {
   source: Source;
 }
 
+/** The fields of `changes` that are set: an update leaves the others as they are. */
+export function definedOnly<T extends object>(changes: T): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(changes).filter(([, value]) => value !== undefined),
+  ) as Partial<T>;
+}
+
+/** A new app as every store writes it: the defaults, then what was given. */
+export function newAppRecord(input: NewApp, now: number): App {
+  return {
+    ...APP_DEFAULTS,
+    ...definedOnly(input),
+    id: input.id,
+    tenantId: input.tenantId,
+    name: input.name,
+    source: input.source,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
 export type AppChanges = Partial<AppSettings>;
 
 /**

@@ -1,6 +1,3 @@
-import { createHash } from 'node:crypto';
-import { promisify } from 'node:util';
-import zlib from 'node:zlib';
 import {
   DEFAULT_SCHEMA,
   PgDatabase,
@@ -10,27 +7,15 @@ import {
   type PgLogger,
 } from '../../registry/pg-database.js';
 import { migrate, type Migrations } from '../../registry/pg-migrate.js';
-import type { NewSourceMap, SourceMapInfo, SourceMapKey, SourceMapStore } from './store.js';
-
-const deflateAsync = promisify(zlib.deflate);
-const inflateAsync = promisify(zlib.inflate);
-
-/** Below this size zlib runs inline (as in sqlite-store.ts): cheaper than a thread-pool round trip. */
-const INLINE_ZLIB_BYTES = 64 * 1024;
-
-function deflate(content: Buffer): Promise<Buffer> {
-  return content.length <= INLINE_ZLIB_BYTES
-    ? Promise.resolve(zlib.deflateSync(content))
-    : deflateAsync(content);
-}
-
-function inflate(stored: Buffer, bytes: number): Promise<Buffer> {
-  // The recorded size bounds the output: a damaged row cannot inflate without limit.
-  const options = { maxOutputLength: Math.max(bytes, 1) };
-  return bytes <= INLINE_ZLIB_BYTES
-    ? Promise.resolve(zlib.inflateSync(stored, options))
-    : inflateAsync(stored, options);
-}
+import {
+  inflateStoredMap,
+  prepareSourceMaps,
+  storedInfo,
+  type NewSourceMap,
+  type SourceMapInfo,
+  type SourceMapKey,
+  type SourceMapStore,
+} from './store.js';
 
 /**
  * The `sourcemaps` table, next to the registry's in the same schema, as in SQLite: no foreign
@@ -119,13 +104,7 @@ export async function openPostgresSourceMapStore(
 
   return {
     async put(maps: readonly NewSourceMap[], uploadedBy: string): Promise<SourceMapInfo[]> {
-      const prepared = await Promise.all(
-        maps.map(async (map) => ({
-          map,
-          compressed: await deflate(map.content),
-          sha256: createHash('sha256').update(map.content).digest('hex'),
-        })),
-      );
+      const prepared = await prepareSourceMaps(maps);
       const uploadedAt = clock();
       // One statement per map, in order: a tarball naming a file twice keeps the last, as SQLite.
       await db.transaction(async () => {
@@ -150,16 +129,7 @@ export async function openPostgresSourceMapStore(
           );
         }
       });
-      return prepared.map(({ map, compressed, sha256 }) => ({
-        appId: map.appId,
-        bundleId: map.bundleId,
-        file: map.file,
-        bytes: map.content.length,
-        storedBytes: compressed.length,
-        sha256,
-        uploadedAt,
-        uploadedBy,
-      }));
+      return storedInfo(prepared, uploadedAt, uploadedBy);
     },
 
     async info(key: SourceMapKey) {
@@ -175,7 +145,7 @@ export async function openPostgresSourceMapStore(
         `SELECT bytes, content FROM ${s}.sourcemaps WHERE app_id = $1 AND bundle_id = $2 AND file = $3`,
         [key.appId, key.bundleId, key.file],
       );
-      return row && inflate(row.content, row.bytes);
+      return row && inflateStoredMap(row.content, row.bytes);
     },
 
     async list(appId: string, bundleId?: string) {

@@ -1,31 +1,13 @@
-import { createHash } from 'node:crypto';
-import { promisify } from 'node:util';
-import zlib from 'node:zlib';
 import Database from 'better-sqlite3';
-import type { NewSourceMap, SourceMapInfo, SourceMapKey, SourceMapStore } from './store.js';
-
-const deflateAsync = promisify(zlib.deflate);
-const inflateAsync = promisify(zlib.inflate);
-
-/**
- * Below this size zlib runs inline: a thread-pool round trip costs more than compressing a small
- * map (as in decode/body.ts). Larger maps (a 30 MB one takes ~0.5 s) go to the pool.
- */
-const INLINE_ZLIB_BYTES = 64 * 1024;
-
-function deflate(content: Buffer): Promise<Buffer> {
-  return content.length <= INLINE_ZLIB_BYTES
-    ? Promise.resolve(zlib.deflateSync(content))
-    : deflateAsync(content);
-}
-
-function inflate(stored: Buffer, bytes: number): Promise<Buffer> {
-  // The recorded size bounds the output: a damaged row cannot inflate without limit.
-  const options = { maxOutputLength: Math.max(bytes, 1) };
-  return bytes <= INLINE_ZLIB_BYTES
-    ? Promise.resolve(zlib.inflateSync(stored, options))
-    : inflateAsync(stored, options);
-}
+import {
+  inflateStoredMap,
+  prepareSourceMaps,
+  storedInfo,
+  type NewSourceMap,
+  type SourceMapInfo,
+  type SourceMapKey,
+  type SourceMapStore,
+} from './store.js';
 
 /**
  * The table lives in the registry database but is not one of the registry's migrations
@@ -112,13 +94,7 @@ export function openSqliteSourceMapStore(
 
   return {
     async put(maps: readonly NewSourceMap[], uploadedBy: string): Promise<SourceMapInfo[]> {
-      const prepared = await Promise.all(
-        maps.map(async (map) => ({
-          map,
-          compressed: await deflate(map.content),
-          sha256: createHash('sha256').update(map.content).digest('hex'),
-        })),
-      );
+      const prepared = await prepareSourceMaps(maps);
       const uploadedAt = clock();
       insertAll(
         prepared.map(({ map, compressed, sha256 }) => [
@@ -133,16 +109,7 @@ export function openSqliteSourceMapStore(
           compressed,
         ]),
       );
-      return prepared.map(({ map, compressed, sha256 }) => ({
-        appId: map.appId,
-        bundleId: map.bundleId,
-        file: map.file,
-        bytes: map.content.length,
-        storedBytes: compressed.length,
-        sha256,
-        uploadedAt,
-        uploadedBy,
-      }));
+      return storedInfo(prepared, uploadedAt, uploadedBy);
     },
 
     info(key: SourceMapKey) {
@@ -154,7 +121,7 @@ export function openSqliteSourceMapStore(
       const row = selectContent.get(key.appId, key.bundleId, key.file) as
         { bytes: number; content: Buffer } | undefined;
       if (!row) return undefined;
-      return inflate(row.content, row.bytes);
+      return inflateStoredMap(row.content, row.bytes);
     },
 
     list(appId: string, bundleId?: string) {

@@ -1,3 +1,31 @@
+import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+
+const deflateAsync = promisify(zlib.deflate);
+const inflateAsync = promisify(zlib.inflate);
+
+/**
+ * Below this size zlib runs inline: a thread-pool round trip costs more than compressing a small
+ * map (as in decode/body.ts). Larger maps (a 30 MB one takes ~0.5 s) go to the pool.
+ */
+const INLINE_ZLIB_BYTES = 64 * 1024;
+
+function deflate(content: Buffer): Promise<Buffer> {
+  return content.length <= INLINE_ZLIB_BYTES
+    ? Promise.resolve(zlib.deflateSync(content))
+    : deflateAsync(content);
+}
+
+/** A stored map's JSON bytes; `bytes` (its recorded size) bounds the output. */
+export function inflateStoredMap(stored: Buffer, bytes: number): Promise<Buffer> {
+  // A damaged row cannot inflate without limit.
+  const options = { maxOutputLength: Math.max(bytes, 1) };
+  return bytes <= INLINE_ZLIB_BYTES
+    ? Promise.resolve(zlib.inflateSync(stored, options))
+    : inflateAsync(stored, options);
+}
+
 /** Which uploaded map: the app, the build (Faro `meta.app.bundleId`) and the minified file's name. */
 export interface SourceMapKey {
   readonly appId: string;
@@ -52,4 +80,40 @@ const BUNDLE_ID = new RegExp(BUNDLE_ID_PATTERN);
 
 export function isBundleId(value: string): boolean {
   return BUNDLE_ID.test(value);
+}
+
+/** A map ready to store: compressed (zlib) and hashed, as both stores keep it. */
+export interface PreparedSourceMap {
+  readonly map: NewSourceMap;
+  readonly compressed: Buffer;
+  readonly sha256: string;
+}
+
+/** Compresses and hashes maps off the main thread (zlib's pool), before any write begins. */
+export function prepareSourceMaps(maps: readonly NewSourceMap[]): Promise<PreparedSourceMap[]> {
+  return Promise.all(
+    maps.map(async (map) => ({
+      map,
+      compressed: await deflate(map.content),
+      sha256: createHash('sha256').update(map.content).digest('hex'),
+    })),
+  );
+}
+
+/** What `put` answers for maps it stored. */
+export function storedInfo(
+  prepared: readonly PreparedSourceMap[],
+  uploadedAt: number,
+  uploadedBy: string,
+): SourceMapInfo[] {
+  return prepared.map(({ map, compressed, sha256 }) => ({
+    appId: map.appId,
+    bundleId: map.bundleId,
+    file: map.file,
+    bytes: map.content.length,
+    storedBytes: compressed.length,
+    sha256,
+    uploadedAt,
+    uploadedBy,
+  }));
 }
