@@ -46,6 +46,10 @@ export async function startTestPharos(
         dataDir,
         log: { level: 'silent' },
         store: { flushInterval: '10ms' },
+        // Test files run side by side on two cores, where a starved process reads as a lagging
+        // event loop; shedding would then refuse what a test expects to be taken. The shedding
+        // tests turn it on.
+        shedding: { maxEventLoopDelay: 0 },
       },
       settings,
     ),

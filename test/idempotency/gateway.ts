@@ -75,6 +75,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     dataDir,
     log: { level: 'info' },
     store: { flushInterval: '10ms' },
+    // As in startTestPharos: a process starved by other test files is not overloaded.
+    shedding: { maxEventLoopDelay: 0 },
     demo: { enabled: false },
     tenants: [...tenants].map(([id, apps]) => ({ id, apps })),
     idempotency: {
