@@ -176,7 +176,11 @@ export async function startPharos(
   const limiter = createLimiter({
     limits: config.limits,
     redis: config.redis.url
-      ? { url: config.redis.url, keyPrefix: config.redis.keyPrefix }
+      ? {
+          url: config.redis.url,
+          keyPrefix: config.redis.keyPrefix,
+          commandTimeoutMs: config.redis.commandTimeout,
+        }
       : undefined,
     tenantOf: (tenantId) => registry.cachedTenant(tenantId),
     metricsRegistry: metrics.registry,

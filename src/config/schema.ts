@@ -538,6 +538,10 @@ export const ConfigSchema = Type.Object(
           default: 'pharos:',
           description: 'Prefix of every Redis key Pharos writes.',
         }),
+        commandTimeout: duration(
+          '250ms',
+          'Deadline of one rate-limit decision in Redis. Past it the decision is made on local buckets, and this replica counts locally (each limit ÷ `limits.replicas`) until a probe (every second) finds Redis again. A stalled event loop (CPU throttling, a long GC) looks like a slow Redis, so keep it well above such stalls.',
+        ),
       },
       { default: {}, additionalProperties: false },
     ),

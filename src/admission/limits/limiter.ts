@@ -30,7 +30,7 @@ export interface LimiterOptions {
     | {
         url: string;
         keyPrefix: string;
-        /** Deadline of one decision in Redis before it is made locally instead (default 75 ms). */
+        /** Deadline of one decision in Redis before it is made locally instead (default 250 ms). */
         commandTimeoutMs?: number;
         /** How often Redis is tried again while it is unreachable (default 1 s). */
         probeIntervalMs?: number;
@@ -73,7 +73,7 @@ export interface Limiter {
   close(): Promise<void>;
 }
 
-const DEFAULT_COMMAND_TIMEOUT_MS = 75;
+const DEFAULT_COMMAND_TIMEOUT_MS = 250;
 const DEFAULT_PROBE_INTERVAL_MS = 1000;
 
 export function createLimiter(options: LimiterOptions): Limiter {
