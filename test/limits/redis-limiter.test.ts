@@ -196,7 +196,7 @@ describe('request limits in Redis', () => {
 });
 
 describe('payload limits in Redis', () => {
-  it('items per kind, refused whole, all or nothing across levels', async () => {
+  it('debits a payload after the fact and refuses the next request, before its body, while in debt', async () => {
     const clock = manualClock();
     const { limiter, prefix } = await start({
       levels: {
@@ -205,21 +205,44 @@ describe('payload limits in Redis', () => {
       },
       clock: clock.now,
     });
+    // Stage 1 is the request's one round trip: payload buckets are only checked there.
+    expect((await inRedis(limiter.checkRequest('acme', shop))).allowed).toBe(true);
+    // Stage 2 does not wait for Redis: the payload is debited, pipelined, and let through.
+    const first = limiter.checkPayload('acme', shop, usage({ exception: 2, log: 8 }));
+    expect(first).not.toBeInstanceOf(Promise);
+    expect((first as { allowed: boolean }).allowed).toBe(true);
+    // Within its burst of 2 exceptions: the next request passes; its payload overdraws.
+    expect((await inRedis(limiter.checkRequest('acme', shop))).allowed).toBe(true);
     expect(
-      (await limiter.checkPayload('acme', shop, usage({ exception: 2, log: 8 }))).allowed,
+      (limiter.checkPayload('acme', shop, usage({ exception: 1, log: 1 })) as { allowed: boolean })
+        .allowed,
     ).toBe(true);
-    const itemsTat = await inspect.get(`${prefix}limit:tenant:acme:items`);
-    const kind = await refusedBy(
-      limiter.checkPayload('acme', shop, usage({ exception: 1, log: 1 })),
+    // 3 exceptions against a burst of 2 at 1/s: refused for 1 s, from the headers alone.
+    const refusal = await refusedBy(inRedis(limiter.checkRequest('acme', shop)));
+    expect(refusal).toMatchObject({
+      level: 'tenant',
+      limit: 'kinds.exception',
+      retryAfterSeconds: 1,
+    });
+    expect(refusal.message).toContain('tenant acme is over its limit of 1 exceptions/s (burst 2)');
+    // The refusal took nothing: the debt is what the two payloads left.
+    expect(Number(await inspect.get(`${prefix}limit:tenant:acme:kinds.exception`))).toBe(
+      clock.now() + 3000,
     );
-    expect(kind).toMatchObject({ level: 'tenant', limit: 'kinds.exception', retryAfterSeconds: 1 });
-    expect(kind.message).toContain('tenant acme is over its limit of 1 exceptions/s (burst 2)');
-    const bytes = await refusedBy(limiter.checkPayload('acme', shop, usage({ log: 5 }, 9_500)));
-    expect(bytes).toMatchObject({ level: 'app', limit: 'bytes' });
-    // Neither refusal took items from the tenant.
-    expect(await inspect.get(`${prefix}limit:tenant:acme:items`)).toBe(itemsTat);
-    expect((await limiter.checkPayload('acme', blog, usage({ log: 90 }))).allowed).toBe(true);
-    expect((await limiter.checkPayload('acme', blog, usage({ log: 1 }))).allowed).toBe(false);
+    // The whole tenant is in debt, not only this app.
+    expect((await inRedis(limiter.checkRequest('acme', blog))).allowed).toBe(false);
+    clock.advance(1000);
+    expect((await inRedis(limiter.checkRequest('acme', shop))).allowed).toBe(true);
+    // A bytes overdraft of the app refuses that app only.
+    expect(
+      (limiter.checkPayload('acme', shop, usage({ log: 1 }, 25_000)) as { allowed: boolean })
+        .allowed,
+    ).toBe(true);
+    expect(await refusedBy(inRedis(limiter.checkRequest('acme', shop)))).toMatchObject({
+      level: 'app',
+      limit: 'bytes',
+    });
+    expect((await inRedis(limiter.checkRequest('acme', blog))).allowed).toBe(true);
   });
 
   it('skips the round trip when no payload limit applies', async () => {

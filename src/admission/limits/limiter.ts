@@ -54,8 +54,12 @@ export interface LimiterOptions {
  * tenant and the app. Each stage charges all its buckets together or none of them.
  *
  * Both checks answer synchronously when the buckets are in memory (no Redis configured, or Redis
- * unreachable) and with a promise when they are in Redis, so the memory path never pays for a
- * microtask. A promise never rejects: a Redis failure is answered by the local buckets.
+ * unreachable), so the memory path never pays for a microtask. With Redis a request costs one
+ * round trip: stage 1 answers with a promise, having charged the request buckets and checked that
+ * no payload bucket is in debt past its burst; stage 2 answers at once and debits the payload
+ * buckets without waiting. A payload limit is thus enforced from the next request on, before its
+ * body is read (in memory, exactly, on the payload itself). A promise never rejects: a Redis
+ * failure is answered by the local buckets.
  */
 export interface Limiter {
   /** Stage 1: one request of this app. */
@@ -94,6 +98,8 @@ class RateLimiter implements Limiter {
   private readonly localShare: number;
   /** Said in a refusal made on the local buckets, when they hold less than the whole limit. */
   private readonly localNote: string;
+  /** Per plan, the one stage-1 set sent to Redis: request buckets charged, payload ones checked. */
+  private readonly sharedStageOne = new WeakMap<TargetPlan, ChargeSet>();
 
   constructor(options: LimiterOptions) {
     const clock = options.clock ?? Date.now;
@@ -132,12 +138,13 @@ class RateLimiter implements Limiter {
 
   checkRequest(tenantId: string, app: App): LimitDecision | Promise<LimitDecision> {
     const plan = this.planner.planFor(tenantId, app);
-    if (plan.requests.length === 0) return ALLOWED;
     if (this.failover?.usesRedis) {
-      return this.chargeRedis(plan, plan.allowedRequests, requestChargeSet(plan, 1), (share) =>
+      if (plan.requests.length === 0 && plan.payload.length === 0) return ALLOWED;
+      return this.chargeRedis(plan, plan.allowedRequests, this.stageOneInRedis(plan), (share) =>
         requestChargeSet(plan, share),
       );
     }
+    if (plan.requests.length === 0) return ALLOWED;
     const set = requestChargeSet(plan, this.localShare);
     return this.settle(plan, plan.allowedRequests, set, this.local.charge(set), true);
   }
@@ -152,9 +159,15 @@ class RateLimiter implements Limiter {
     const { specs, costs } = this.planner.payloadCharge(plan, usage);
     if (specs.length === 0) return ALLOWED;
     if (this.failover?.usesRedis) {
-      return this.chargeRedis(plan, plan.allowedPayloads, chargeSet(specs, costs, 1), (share) =>
-        chargeSet(specs, costs, share),
-      );
+      // Stage 1 refused this request if a payload bucket was in debt past its burst; this payload
+      // is debited without waiting for Redis (pipelined with other commands), so a request costs
+      // one round trip. A debit past the burst refuses the tenant's next requests, before their
+      // body is read, until the debt is repaid: at most one payload per request in flight gets
+      // through over the limit, as with Sentry Relay's quotas.
+      const debit = overdraft(chargeSet(specs, costs, 1));
+      this.redis!.charge(debit).catch((error: unknown) => this.failover!.failed(error));
+      plan.allowedPayloads.pending++;
+      return ALLOWED;
     }
     const set = chargeSet(specs, costs, this.localShare);
     return this.settle(plan, plan.allowedPayloads, set, this.local.charge(set), true);
@@ -171,6 +184,23 @@ class RateLimiter implements Limiter {
   async close(): Promise<void> {
     this.failover?.close();
     await this.redis?.close();
+  }
+
+  /**
+   * Stage 1 in Redis: the request buckets charged 1 each, and the payload buckets charged 0,
+   * which refuses while earlier payloads hold one in debt past its burst. Built once per plan.
+   */
+  private stageOneInRedis(plan: TargetPlan): ChargeSet {
+    let set = this.sharedStageOne.get(plan);
+    if (set === undefined) {
+      set = chargeSet(
+        [...plan.requests, ...plan.payload],
+        [...plan.requests.map(() => 1), ...plan.payload.map(() => 0)],
+        1,
+      );
+      this.sharedStageOne.set(plan, set);
+    }
+    return set;
   }
 
   /** One round trip; on any failure the same decision is made on the local buckets at once. */
@@ -208,6 +238,11 @@ class RateLimiter implements Limiter {
     const note = countedLocally ? this.localNote : '';
     return refusal(spec, cost, retryAfterSeconds(outcome.waitMs), note);
   }
+}
+
+/** The same charges with no ceiling: the script always takes them (a debit after the fact). */
+function overdraft(set: ChargeSet): ChargeSet {
+  return { ...set, tolerances: set.tolerances.map(() => Number.MAX_SAFE_INTEGER) };
 }
 
 const UNITS: Record<LimitName, string> = {
