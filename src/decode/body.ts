@@ -46,6 +46,22 @@ function tooLarge(maxBytes: number): PharosError {
 }
 
 function readRaw(req: IncomingMessage, { maxBytes, timeoutMs }: BodyLimits): Promise<Buffer> {
+  // Most Faro batches arrive in the same packets as their headers: by the time the pipeline
+  // asks, Node's parser has seen the end of the message and every chunk waits in the stream's
+  // buffer. Taking them at once skips the timer, the four listeners and the events of the
+  // general path (measured: see docs/performance.md).
+  if (req.complete && req.readableFlowing !== true && !req.readableEnded) {
+    if (req.readableLength > maxBytes) return Promise.reject(tooLarge(maxBytes));
+    const chunks: Buffer[] = [];
+    let received = 0;
+    for (let chunk: Buffer | null; (chunk = req.read() as Buffer | null) !== null;) {
+      chunks.push(chunk);
+      received += chunk.length;
+    }
+    return Promise.resolve(
+      chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received),
+    );
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;

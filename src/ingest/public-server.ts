@@ -56,8 +56,22 @@ export function createPublicServer(deps: PublicServerDeps): Server {
     unmatched: 'unmatched',
   };
 
+  // prom-client's `labels(...)` builds a label object and binds a child on every call; the
+  // answers of this listener take a handful of (route, status, code) values, so each child is
+  // made once. Bounded: the codes are Pharos's own, the routes and statuses few.
+  const requestCounters = new Map<string, { inc(): void }>();
+  function countRequest(route: Route, status: number, code: string): void {
+    const key = `${route} ${status} ${code}`;
+    let counter = requestCounters.get(key);
+    if (counter === undefined) {
+      counter = metrics.httpRequests.labels('public', routeLabel[route], String(status), code);
+      requestCounters.set(key, counter);
+    }
+    counter.inc();
+  }
+
   function finish(route: Route, started: bigint, status: number, code: string): void {
-    metrics.httpRequests.labels('public', routeLabel[route], String(status), code).inc();
+    countRequest(route, status, code);
     durationOf[route].observe(Number(process.hrtime.bigint() - started) / 1e9);
   }
 
@@ -97,10 +111,7 @@ export function createPublicServer(deps: PublicServerDeps): Server {
       res.writeHead(pharosError.statusCode, headers);
       res.end(body);
     }
-    metrics.httpRequests
-      .labels('public', routeLabel[route], String(pharosError.statusCode), pharosError.code)
-      .inc();
-    durationOf[route].observe(Number(process.hrtime.bigint() - started) / 1e9);
+    finish(route, started, pharosError.statusCode, pharosError.code);
   }
 
   async function collect(

@@ -14,8 +14,11 @@ export function createMetrics(version: string) {
     help: 'Always 1; labelled with the running version.',
     labelNames: ['version', 'node'] as const,
     registers: [registry],
+    // With --workers N the primary sums every worker's registry: a fact shared by all is not N×.
+    aggregator: 'first',
   });
   buildInfo.labels(version, process.version).set(1);
+  const sinkQueueReporters = new Set<() => void>();
 
   return {
     registry,
@@ -85,7 +88,14 @@ export function createMetrics(version: string) {
       help: 'Units waiting in a sink queue, in memory or in its spool on disk.',
       labelNames: ['sink', 'tenant', 'where'] as const,
       registers: [registry],
+      // The queues change on every request; setting the gauge then cost two label hashes per
+      // sink per request. Each queue reports here instead, when the gauge is read.
+      collect() {
+        for (const report of sinkQueueReporters) report();
+      },
     }),
+    /** Called when `pharos_sink_queue_bytes` is read: each sets its queue's children. */
+    sinkQueueReporters,
     sinkItemsDelivered: new Counter({
       name: 'pharos_sink_items_delivered_total',
       help: 'Items a backend confirmed, by sink, tenant and kind.',
@@ -138,11 +148,13 @@ export function createMetrics(version: string) {
       name: 'pharos_store_size_bytes',
       help: 'Bytes used by the embedded store database (pages in use).',
       registers: [registry],
+      aggregator: 'max', // one database shared by every worker
     }),
     registryApps: new Gauge({
       name: 'pharos_registry_apps',
       help: 'Apps in the registry cache.',
       registers: [registry],
+      aggregator: 'max', // every worker caches the same registry
     }),
   };
 }

@@ -108,6 +108,8 @@ export class PgDatabase {
   readonly pool: pg.Pool;
   private readonly writeLockKey: string | undefined;
   private readonly current = new AsyncLocalStorage<pg.PoolClient>();
+  /** Transactions and consistent reads in progress: the storage is switched off at 0. */
+  private active = 0;
 
   /**
    * With `writeLock`, every transaction takes that transaction-scoped advisory lock first, so
@@ -148,6 +150,20 @@ export class PgDatabase {
   }
 
   /**
+   * Runs `work` with `client` as the current connection. A live AsyncLocalStorage keeps Node's
+   * promise hooks on for every promise of the process (a few µs on each ingest request, see
+   * docs/performance.md), so it is switched off whenever nothing runs in it.
+   */
+  private async withClient<T>(client: pg.PoolClient, work: () => Promise<T>): Promise<T> {
+    this.active++;
+    try {
+      return await this.current.run(client, work);
+    } finally {
+      if (--this.active === 0) this.current.disable();
+    }
+  }
+
+  /**
    * Runs `work` in one transaction on a dedicated connection (READ COMMITTED: once the write
    * lock is held, every statement sees what the previous writer committed). Nested calls join the
    * outer transaction. Rolls back and rethrows when `work` throws.
@@ -161,7 +177,7 @@ export class PgDatabase {
       if (this.writeLockKey !== undefined) {
         await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [this.writeLockKey]);
       }
-      const result = await this.current.run(client, work);
+      const result = await this.withClient(client, work);
       const { command } = await client.query('COMMIT');
       // A statement failed inside `work` and `work` swallowed the error: PostgreSQL then answers
       // COMMIT with ROLLBACK. Say so instead of reporting a success that was not saved.
@@ -192,7 +208,7 @@ export class PgDatabase {
     let connectionBroken = false;
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const result = await this.current.run(client, read);
+      const result = await this.withClient(client, read);
       await client.query('COMMIT');
       return result;
     } catch (error) {

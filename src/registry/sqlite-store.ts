@@ -407,6 +407,11 @@ export function openSqliteRegistry(file: string, clock: () => number = Date.now)
         } catch (error) {
           db.exec('ROLLBACK');
           throw error;
+        } finally {
+          // A live AsyncLocalStorage keeps Node's promise hooks on for every promise of the
+          // process, a few µs on each ingest request (docs/performance.md). Transactions run one
+          // at a time here, so none is left in it now.
+          inTransaction.disable();
         }
       };
       const result = queue.then(run, run);

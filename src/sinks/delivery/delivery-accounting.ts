@@ -8,6 +8,15 @@ import type { ItemCounts } from './types.js';
  * ends up in `delivered - redelivered` or `dropped` of its sink, once the queue is empty.
  */
 export function createDeliveryAccounting(metrics: Metrics, sink: string, tenant: string) {
+  const memoryGauge = metrics.sinkQueueBytes.labels(sink, tenant, 'memory');
+  const spoolGauge = metrics.sinkQueueBytes.labels(sink, tenant, 'spool');
+  let memoryBytes = 0;
+  let spoolBytes = 0;
+  const report = (): void => {
+    memoryGauge.set(memoryBytes);
+    spoolGauge.set(spoolBytes);
+  };
+  metrics.sinkQueueReporters.add(report);
   return {
     /** A push the backend confirmed; redelivered items are also counted as delivered. */
     delivered(entries: readonly LeaseEntry<unknown>[]): void {
@@ -38,9 +47,15 @@ export function createDeliveryAccounting(metrics: Metrics, sink: string, tenant:
       const end = metrics.sinkRequestDuration.startTimer({ sink });
       return (outcome) => end({ outcome });
     },
+    /** The queue's bytes now; the gauge reads them when it is collected (see metrics.ts). */
     queueBytes(memory: number, spool: number): void {
-      metrics.sinkQueueBytes.labels(sink, tenant, 'memory').set(memory);
-      metrics.sinkQueueBytes.labels(sink, tenant, 'spool').set(spool);
+      memoryBytes = memory;
+      spoolBytes = spool;
+    },
+    /** The queue is closed: its gauge keeps the last figures and stops asking. */
+    close(): void {
+      report();
+      metrics.sinkQueueReporters.delete(report);
     },
   };
 }

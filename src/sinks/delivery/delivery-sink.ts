@@ -140,6 +140,7 @@ export async function createDeliverySink<T>(
     }
     await spool.close();
     updateGauges();
+    accounting.close();
   }
 
   sender.start();
@@ -159,9 +160,15 @@ export async function createDeliverySink<T>(
       const unit = unitOf(batch);
       selected = undefined;
       if (unit === undefined) return;
-      const durable = queue.enqueue(unit, clock());
+      const now = clock();
+      const wasEmpty = queue.isEmpty;
+      const durable = queue.enqueue(unit, now);
       updateGauges();
-      sender.wake();
+      // The sender sleeps until the oldest unit is old enough or the batch is full. Only a first
+      // unit (which starts that clock) or a full batch changes when it must push; waking it for
+      // every unit cost a timer, an AbortController and its DOMException twice per request.
+      // Units that went to the spool wake it once written (`onWritten`).
+      if (wasEmpty || queue.readiness(options.batch, now, false).state === 'ready') sender.wake();
       return durable;
     },
     flush: () => sender.flush(),

@@ -91,16 +91,24 @@ export function createUnitBuilder(
     const items: { [K in LokiItem['kind']]?: number } = {};
     let bytes = 0;
 
+    // Within a batch the label set depends on the kind and level only: look the long shared key
+    // up once per pair, not once per line (hashing it costs more than the rest of the lookup).
+    const batchLabels = new Map<string, { labels: LabelPairs; key: string }>();
     for (const { item, line, value: lineValue } of lines) {
       const level = levelLabel(item.kind, item.kind === 'log' ? item.item.level : undefined);
-      const cacheKey = `${cachePrefix}\u0000${item.kind}\u0000${level ?? ''}`;
-      let labelSet = copiesFromLine ? undefined : labelCache.get(cacheKey);
+      const shortKey = level === undefined ? item.kind : `${item.kind}\u0000${level}`;
+      let labelSet = copiesFromLine ? undefined : batchLabels.get(shortKey);
+      if (!labelSet && !copiesFromLine) {
+        labelSet = labelCache.get(`${cachePrefix}\u0000${shortKey}`);
+        if (labelSet) batchLabels.set(shortKey, labelSet);
+      }
       if (!labelSet) {
         const labels = entryLabels(options.labelRules, defaults, item.kind, level, lineValue);
         labelSet = { labels, key: labelsText(labels) };
         if (!copiesFromLine) {
           if (labelCache.size >= LABEL_CACHE_SIZE) labelCache.clear();
-          labelCache.set(cacheKey, labelSet);
+          labelCache.set(`${cachePrefix}\u0000${shortKey}`, labelSet);
+          batchLabels.set(shortKey, labelSet);
         }
       }
 
