@@ -4,6 +4,7 @@ import { isPharosError } from '../errors/index.js';
 import { VERSION } from '../version.js';
 import { ApiError } from './client.js';
 import { registerConfig } from './commands/config.js';
+import { registerLoadgen } from './commands/loadgen.js';
 import { registerRegistryCommands } from './commands/registry.js';
 import { registerStart } from './commands/start.js';
 import { registerPrivacyCommands } from '../enrich/privacy/cli.js';
@@ -23,6 +24,7 @@ registerRegistryCommands(program);
 registerTelemetryCommands(program);
 registerSourcemapCommands(program);
 registerPrivacyCommands(program);
+registerLoadgen(program);
 
 try {
   await program.parseAsync(process.argv);
