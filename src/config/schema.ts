@@ -551,7 +551,7 @@ export const ConfigSchema = Type.Object(
           default: 1,
           minimum: 1,
           description:
-            'Replicas expected to share the limits. While Redis is unreachable each replica enforces its share (limit ÷ replicas) locally.',
+            'Replicas expected to share the limits. Without Redis, or while it is unreachable, each replica enforces its share (limit ÷ replicas) locally. With `--workers N`, every worker is counted: each enforces limit ÷ (replicas × N).',
         }),
         global: limitsLevel({}, 'Limits on all traffic together (all tenants, all replicas).'),
         tenant: limitsLevel(

@@ -101,15 +101,19 @@ describe('pharos start --workers', () => {
     mkdirSync(shared, { recursive: true });
     writeFileSync(join(shared, 'registry.db'), '');
     writeFileSync(join(shared, 'admin-token'), 'token\n');
-    const config = validateConfig({ dataDir: shared });
-    expect(workerConfig(config, 1)).toBe(config);
-    const second = workerConfig(config, 2);
+    const config = validateConfig({ dataDir: shared, limits: { replicas: 3 } });
+    const first = workerConfig(config, 1, 2);
+    expect(first.dataDir).toBe(config.dataDir);
+    const second = workerConfig(config, 2, 2);
     expect(second.dataDir).toBe(join(shared, 'worker-2'));
     expect(lstatSync(join(second.dataDir, 'registry.db')).isSymbolicLink()).toBe(true);
     // No store file yet: no dangling link that would put the store where nobody reads it.
     expect(existsSync(join(second.dataDir, 'telemetry.db'))).toBe(false);
     // Starting the same worker again keeps its links.
-    expect(workerConfig(config, 2).dataDir).toBe(second.dataDir);
+    expect(workerConfig(config, 2, 2).dataDir).toBe(second.dataDir);
+    // Every worker counts limits alone when they are not in Redis: 3 replicas × 2 workers.
+    expect(first.limits.replicas).toBe(6);
+    expect(second.limits.replicas).toBe(6);
     expect(workerSpoolDir(shared, 1)).toBe(join(shared, 'spool'));
     expect(workerSpoolDir(shared, 3)).toBe(join(shared, 'worker-3', 'spool'));
 

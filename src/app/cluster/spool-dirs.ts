@@ -28,8 +28,15 @@ export function workerSpoolDir(dataDir: string, slot: number): string {
  * directory of its own in which the shared files are links to worker 1's. Worker 1 has started
  * (and created them) before any other is forked.
  */
-export function workerConfig(config: Readonly<PharosConfig>, slot: number): Readonly<PharosConfig> {
-  if (slot === 1) return config;
+export function workerConfig(
+  config: Readonly<PharosConfig>,
+  slot: number,
+  count: number,
+): Readonly<PharosConfig> {
+  // Each worker counts limits alone whenever they are not in Redis (none configured, or
+  // unreachable): it must keep to its share of every limit, as a replica does.
+  const limits = { ...config.limits, replicas: config.limits.replicas * count };
+  if (slot === 1) return { ...config, limits };
   const shared = resolve(config.dataDir);
   const dir = workerDataDir(shared, slot);
   mkdirSync(dir, { recursive: true });
@@ -39,7 +46,7 @@ export function workerConfig(config: Readonly<PharosConfig>, slot: number): Read
     // would make this worker create the file somewhere nobody reads it.
     if (existsSync(join(shared, file)) && !existsSync(link)) symlinkSync(join(shared, file), link);
   }
-  return { ...config, dataDir: dir };
+  return { ...config, limits, dataDir: dir };
 }
 
 /** Worker slots above `count` whose data directories hold spools nobody delivers now. */

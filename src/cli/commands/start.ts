@@ -69,7 +69,9 @@ export function registerStart(program: Command): void {
       const { joinCluster, serveAsWorker, workerConfig } =
         await import('../../app/cluster/index.js');
       const worker = await joinCluster();
-      const pharos = await startPharos(worker ? workerConfig(config, worker.slot) : config);
+      const pharos = await startPharos(
+        worker ? workerConfig(config, worker.slot, worker.count) : config,
+      );
       if (worker) serveAsWorker(pharos);
 
       let signals = 0;
