@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { advisoryLockKey, quoteSchema } from './pg-database.js';
+import { advisoryLockKey, createPool, quoteSchema, type PoolOptions } from './pg-database.js';
 
 /**
  * One component's schema changes, in order; each is SQL given the quoted schema name. Append
@@ -74,4 +74,20 @@ export async function migrate(
   } finally {
     client.release(connectionBroken);
   }
+}
+
+/** A pool whose `component` tables are up to date; the pool is closed if migrating fails. */
+export async function openMigratedPool(
+  url: string,
+  pool: PoolOptions,
+  migration: { schema: string; component: string; migrations: Migrations },
+): Promise<pg.Pool> {
+  const opened = createPool(url, pool);
+  try {
+    await migrate(opened, migration.schema, migration.component, migration.migrations);
+  } catch (error) {
+    await opened.end();
+    throw error;
+  }
+  return opened;
 }

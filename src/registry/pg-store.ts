@@ -2,13 +2,12 @@ import { PharosError } from '../errors/index.js';
 import {
   DEFAULT_SCHEMA,
   PgDatabase,
-  createPool,
   fromBigint,
   quoteSchema,
   type PgLogger,
 } from './pg-database.js';
 import { ChannelListener, type ReconnectOptions } from './pg-listener.js';
-import { migrate } from './pg-migrate.js';
+import { openMigratedPool } from './pg-migrate.js';
 import { REGISTRY_MIGRATIONS } from './pg-registry-migrations.js';
 import {
   json,
@@ -65,17 +64,15 @@ export async function openPostgresRegistry(
   const schema = options.schema ?? DEFAULT_SCHEMA;
   const s = quoteSchema(schema);
   const channel = registryChannel(schema);
-  const pool = createPool(url, {
-    applicationName: `pharos-registry:${schema}`,
-    max: options.poolSize ?? 10,
-    logger: options.logger,
-  });
-  try {
-    await migrate(pool, schema, 'registry', REGISTRY_MIGRATIONS);
-  } catch (error) {
-    await pool.end();
-    throw error;
-  }
+  const pool = await openMigratedPool(
+    url,
+    {
+      applicationName: `pharos-registry:${schema}`,
+      max: options.poolSize ?? 10,
+      logger: options.logger,
+    },
+    { schema, component: 'registry', migrations: REGISTRY_MIGRATIONS },
+  );
   const db = new PgDatabase(pool, { writeLock: `pharos:registry-write:${schema}` });
 
   /** Bumps the version and queues the notification, both part of the current transaction. */

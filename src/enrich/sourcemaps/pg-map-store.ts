@@ -1,16 +1,16 @@
 import {
   DEFAULT_SCHEMA,
   PgDatabase,
-  createPool,
   fromBigint,
   quoteSchema,
   type PgLogger,
 } from '../../registry/pg-database.js';
-import { migrate, type Migrations } from '../../registry/pg-migrate.js';
+import { openMigratedPool, type Migrations } from '../../registry/pg-migrate.js';
 import {
   inflateStoredMap,
   prepareSourceMaps,
   storedInfo,
+  storedRows,
   type NewSourceMap,
   type SourceMapInfo,
   type SourceMapKey,
@@ -86,17 +86,15 @@ export async function openPostgresSourceMapStore(
   const clock = options.clock ?? Date.now;
   const schema = options.schema ?? DEFAULT_SCHEMA;
   const s = quoteSchema(schema);
-  const pool = createPool(url, {
-    applicationName: `pharos-sourcemaps:${schema}`,
-    max: options.poolSize ?? 4,
-    logger: options.logger,
-  });
-  try {
-    await migrate(pool, schema, 'sourcemaps', SOURCEMAP_MIGRATIONS);
-  } catch (error) {
-    await pool.end();
-    throw error;
-  }
+  const pool = await openMigratedPool(
+    url,
+    {
+      applicationName: `pharos-sourcemaps:${schema}`,
+      max: options.poolSize ?? 4,
+      logger: options.logger,
+    },
+    { schema, component: 'sourcemaps', migrations: SOURCEMAP_MIGRATIONS },
+  );
   // No write lock: an upsert has no check-then-write to protect, and a large upload must not
   // hold up registry changes.
   const db = new PgDatabase(pool);
@@ -108,24 +106,14 @@ export async function openPostgresSourceMapStore(
       const uploadedAt = clock();
       // One statement per map, in order: a tarball naming a file twice keeps the last, as SQLite.
       await db.transaction(async () => {
-        for (const { map, compressed, sha256 } of prepared) {
+        for (const row of storedRows(prepared, uploadedAt, uploadedBy)) {
           await db.change(
             `INSERT INTO ${s}.sourcemaps (${INFO_COLUMNS}, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (app_id, bundle_id, file) DO UPDATE SET
                bytes = excluded.bytes, stored_bytes = excluded.stored_bytes, sha256 = excluded.sha256,
                uploaded_at = excluded.uploaded_at, uploaded_by = excluded.uploaded_by,
                content = excluded.content`,
-            [
-              map.appId,
-              map.bundleId,
-              map.file,
-              map.content.length,
-              compressed.length,
-              sha256,
-              uploadedAt,
-              uploadedBy,
-              compressed,
-            ],
+            row,
           );
         }
       });

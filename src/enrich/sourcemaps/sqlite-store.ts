@@ -3,6 +3,7 @@ import {
   inflateStoredMap,
   prepareSourceMaps,
   storedInfo,
+  storedRows,
   type NewSourceMap,
   type SourceMapInfo,
   type SourceMapKey,
@@ -96,19 +97,7 @@ export function openSqliteSourceMapStore(
     async put(maps: readonly NewSourceMap[], uploadedBy: string): Promise<SourceMapInfo[]> {
       const prepared = await prepareSourceMaps(maps);
       const uploadedAt = clock();
-      insertAll(
-        prepared.map(({ map, compressed, sha256 }) => [
-          map.appId,
-          map.bundleId,
-          map.file,
-          map.content.length,
-          compressed.length,
-          sha256,
-          uploadedAt,
-          uploadedBy,
-          compressed,
-        ]),
-      );
+      insertAll(storedRows(prepared, uploadedAt, uploadedBy));
       return storedInfo(prepared, uploadedAt, uploadedBy);
     },
 

@@ -100,6 +100,28 @@ export function prepareSourceMaps(maps: readonly NewSourceMap[]): Promise<Prepar
   );
 }
 
+/**
+ * The stored columns of each map, in table order: app_id, bundle_id, file, bytes, stored_bytes,
+ * sha256, uploaded_at, uploaded_by, content.
+ */
+export function storedRows(
+  prepared: readonly PreparedSourceMap[],
+  uploadedAt: number,
+  uploadedBy: string,
+): (string | number | Buffer)[][] {
+  return prepared.map(({ map, compressed, sha256 }) => [
+    map.appId,
+    map.bundleId,
+    map.file,
+    map.content.length,
+    compressed.length,
+    sha256,
+    uploadedAt,
+    uploadedBy,
+    compressed,
+  ]);
+}
+
 /** What `put` answers for maps it stored. */
 export function storedInfo(
   prepared: readonly PreparedSourceMap[],
