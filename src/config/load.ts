@@ -124,7 +124,8 @@ function checkRelations(config: PharosConfig, origin: Map<string, string>): void
   }
 }
 
-function readConfigFile(file: string): Json {
+/** A YAML configuration file as a plain mapping; an empty file is `{}`. */
+export function readConfigFile(file: string): Json {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

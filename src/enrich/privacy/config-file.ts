@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { parse as parseYaml } from 'yaml';
+import { readConfigFile } from '../../config/load.js';
 import { PharosError } from '../../errors/index.js';
 import {
   PrivacySettingsSchema,
@@ -22,25 +21,7 @@ export interface PrivacyConfig {
  * (no `PHAROS_*` variables): the dry-run shows what a file's rules do, offline.
  */
 export function readPrivacyConfigFile(file: string): PrivacyConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new PharosError(
-      'CONFIG_FILE_UNREADABLE',
-      `cannot read ${file}: ${(error as Error).message}`,
-    );
-  }
-  let parsed: unknown;
-  try {
-    parsed = parseYaml(text);
-  } catch (error) {
-    throw new PharosError(
-      'CONFIG_FILE_UNREADABLE',
-      `${file} is not valid YAML: ${(error as Error).message}`,
-    );
-  }
-  return privacyConfigOf(parsed ?? {}, file);
+  return privacyConfigOf(readConfigFile(file), file);
 }
 
 /** The privacy settings of a configuration object (as read from YAML). */
