@@ -13,7 +13,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
-import { compressSync } from 'snappy';
+import { compress as compressSnappy } from 'snappyjs';
 import { countItems, type AcceptedBatch, type FaroPayload } from '../src/model/index.js';
 import { compileLabelRules } from '../src/sinks/loki/labels.js';
 import { encodePushJsonText } from '../src/sinks/loki/push-json.js';
@@ -127,7 +127,7 @@ const encodings: {
     name: 'protobuf+snappy',
     encode: (units) => {
       const raw = encodePushRequest(groupStreams(units), true);
-      return { wire: compressSync(raw), raw: raw.length };
+      return { wire: compressSnappy(raw), raw: raw.length };
     },
   },
   {

@@ -49,7 +49,7 @@ import { createMetricsSink } from '../src/sinks/metrics/index.js';
 import { encodeTraceRequest } from '../src/sinks/otlp/codec.js';
 import { mergeResourceSpans } from '../src/sinks/otlp/merge.js';
 import { createTracesProtocol, type TracesUnitValue } from '../src/sinks/otlp/index.js';
-import { compressSync } from 'snappy';
+import { compress as compressSnappy } from 'snappyjs';
 import { gzipSync } from 'node:zlib';
 import { VERSION } from '../src/version.js';
 import { FIXTURE_BUNDLE_ID } from './lib/pharos-instance.js';
@@ -259,7 +259,7 @@ async function runRound(
     if (lokiUnits.length >= UNITS_PER_PUSH) {
       const units = lokiUnits;
       time('Loki: push encoding (amortised)', () =>
-        compressSync(encodePushRequest(groupStreams(units), true)),
+        compressSnappy(encodePushRequest(groupStreams(units), true)),
       );
       lokiUnits = [];
     }

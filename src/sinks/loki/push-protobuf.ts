@@ -1,4 +1,4 @@
-import { compress } from 'snappy';
+import { compress } from 'snappyjs';
 import type { PushStream } from './push-streams.js';
 import type { LabelPairs, LokiEntry } from './unit.js';
 
@@ -28,13 +28,12 @@ const TAG_2_VARINT = 0x10;
 export const PROTOBUF_CONTENT_TYPE = 'application/x-protobuf';
 
 /**
- * The compressed body. Snappy runs on the thread pool: on a 1 MB push it is most of the encoding
- * cost (bench/loki-encoding.ts), and the event loop serves ingest meanwhile.
+ * The compressed body. Snappy is snappyjs, in JavaScript on the event loop (~2.7 ms of CPU per MB
+ * here, no slower than the native `snappy` binding): the native binding kept 250–300 MiB of
+ * memory outside the JS heap once pushes of a megabyte went through it, growing by ~10 MiB a
+ * second at 3,000 requests/s (docs/performance.md, finding 12).
  */
-export async function encodePushProtobuf(
-  streams: readonly PushStream[],
-  withMetadata: boolean,
-): Promise<Buffer> {
+export function encodePushProtobuf(streams: readonly PushStream[], withMetadata: boolean): Buffer {
   return compress(encodePushRequest(streams, withMetadata));
 }
 
