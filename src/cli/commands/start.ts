@@ -66,6 +66,8 @@ export function registerStart(program: Command): void {
       }
       // Loaded here, not at the top: the client commands stay quick to start.
       const { startPharos } = await import('../../app/pharos.js');
+      const { tuneHeapGrowth } = await import('../../app/heap.js');
+      tuneHeapGrowth();
       const { joinCluster, serveAsWorker, workerConfig } =
         await import('../../app/cluster/index.js');
       const worker = await joinCluster();
