@@ -6,6 +6,7 @@ import {
   type EffectivePrivacySettings,
   type FieldKind,
 } from './config.js';
+import { ScrubMemo, type ScrubOutcome } from './memo.js';
 import { creditCardRule } from './rules/card.js';
 import { emailRule } from './rules/email.js';
 import { ipAddressRule } from './rules/ip.js';
@@ -43,6 +44,8 @@ export interface PrivacyPolicy {
   readonly dropContext: ReadonlySet<string>;
   /** Keys deleted from event attributes and OTLP attribute lists. */
   readonly dropAttributes: ReadonlySet<string>;
+  /** What the rules made of strings seen before (this policy's rules only). */
+  readonly memo: ScrubMemo;
 }
 
 /** Built-in rules in the order they run: URL parameters first (they may hold a JWT whole). */
@@ -100,6 +103,7 @@ export function compilePrivacyPolicy(settings: EffectivePrivacySettings): Privac
     dropMeta,
     dropContext,
     dropAttributes,
+    memo: new ScrubMemo(new Map(FIELD_KINDS.map((kind, index) => [kind, index]))),
   };
 }
 
@@ -132,7 +136,8 @@ function metaPath(field: string): string[] {
 
 /**
  * Applies the rules to one string. `counts[i]` is incremented for each rule that changed it.
- * `keepEmail` exempts the string from the e-mail rule (`keepUserEmail`).
+ * `keepEmail` exempts the string from the e-mail rule (`keepUserEmail`). A string the policy has
+ * scrubbed before is answered from its memo, with the same counts.
  */
 export function scrubText(
   policy: PrivacyPolicy,
@@ -141,7 +146,26 @@ export function scrubText(
   counts: number[],
   keepEmail = false,
 ): string {
+  const slot = policy.memo.slot(text, kind, keepEmail);
+  let outcome = slot?.get(text);
+  if (outcome === undefined) {
+    outcome = applyRules(policy, text, kind, keepEmail);
+    if (slot !== undefined) policy.memo.remember(slot, text, outcome);
+  }
+  for (const index of outcome.rules) counts[index] = (counts[index] ?? 0) + 1;
+  return outcome.text;
+}
+
+const UNCHANGED: readonly number[] = [];
+
+function applyRules(
+  policy: PrivacyPolicy,
+  text: string,
+  kind: FieldKind,
+  keepEmail: boolean,
+): ScrubOutcome {
   let out = text;
+  let changedBy: number[] | undefined;
   const { builtIns } = policy;
   const triggered = policy.trigger.test(text);
   for (let index = 0; triggered && index < builtIns.length; index++) {
@@ -150,7 +174,7 @@ export function scrubText(
     if (!rule.mayMatch(out)) continue;
     const next = rule.apply(out);
     if (next !== out) {
-      counts[index] = (counts[index] ?? 0) + 1;
+      (changedBy ??= []).push(index);
       out = next;
     }
   }
@@ -160,10 +184,10 @@ export function scrubText(
       rule.pattern.lastIndex = 0;
       const next = out.replace(rule.pattern, rule.replacement);
       if (next !== out) {
-        counts[rule.index] = (counts[rule.index] ?? 0) + 1;
+        (changedBy ??= []).push(rule.index);
         out = next;
       }
     }
   }
-  return out;
+  return { text: out, rules: changedBy ?? UNCHANGED };
 }
