@@ -67,13 +67,16 @@ function escapeInQuotes(char: string): string {
   }
 }
 
-/** The whole line: pairs in the map's insertion order. */
+/**
+ * The whole line: pairs in the map's insertion order. Joined rather than appended: appending makes
+ * a rope of ~2 string objects per pair, which lives as long as the line waits for its push (up to
+ * a second, so it is promoted and traced); `join` makes one flat string.
+ */
 export function encodeLogfmt(keyVals: Iterable<readonly [string, LogfmtValue]>): string {
-  let line = '';
+  const pairs: string[] = [];
   for (const [key, value] of keyVals) {
     const pair = logfmtPair(key, value);
-    if (pair === undefined) continue;
-    line = line === '' ? pair : `${line} ${pair}`;
+    if (pair !== undefined) pairs.push(pair);
   }
-  return line;
+  return pairs.join(' ');
 }
