@@ -102,6 +102,7 @@ export async function startPharos(
         {
           routes: config.sinks.metrics.routes,
           maxSeriesPerTenant: config.sinks.metrics.maxSeriesPerTenant,
+          maxSeries: config.sinks.metrics.maxSeries,
           maxEnvironmentsPerTenant: config.sinks.metrics.maxEnvironmentsPerTenant,
         },
         { registry: metrics.registry, logger: logger.child({ sink: 'metrics' }) },

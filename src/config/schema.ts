@@ -393,6 +393,12 @@ export const ConfigSchema = Type.Object(
               description:
                 'Distinct label sets per tenant and metric; past it, new values are recorded as `other` and counted.',
             }),
+            maxSeries: Type.Integer({
+              default: 10000,
+              minimum: 10,
+              description:
+                'Distinct label sets per metric, all tenants together; past it, new label sets are recorded with `app` and the route, type or name as `other`, and counted. Keeps /metrics and its memory bounded however many apps there are.',
+            }),
             maxEnvironmentsPerTenant: Type.Integer({
               default: 20,
               minimum: 1,

@@ -17,6 +17,8 @@ export interface MetricsSinkOptions {
   readonly routes?: readonly string[];
   /** Distinct label sets per tenant and metric; past it, new routes / types / names are `other`. */
   readonly maxSeriesPerTenant?: number;
+  /** Distinct label sets per metric, all tenants together; past it, `app` becomes `other` too. */
+  readonly maxSeries?: number;
   /** Distinct `environment` values per tenant; past it, new ones are `other`. */
   readonly maxEnvironmentsPerTenant?: number;
 }
@@ -33,6 +35,7 @@ export interface MetricsSinkDeps {
 }
 
 export const DEFAULT_MAX_SERIES_PER_TENANT = 2000;
+export const DEFAULT_MAX_SERIES = 10_000;
 export const DEFAULT_MAX_ENVIRONMENTS_PER_TENANT = 20;
 
 const WEB_VITALS_TYPE = 'web-vitals';
@@ -81,6 +84,7 @@ export function createMetricsSink(options: MetricsSinkOptions, deps: MetricsSink
   ): SeriesCap<Child> =>
     createSeriesCap({
       maxSeriesPerTenant,
+      maxSeries: options.maxSeries ?? DEFAULT_MAX_SERIES,
       cappedLabel,
       child,
       onOverflow: (tenant) => metrics.seriesOverflow.labels(tenant, metricName).inc(),

@@ -3,11 +3,12 @@ import { MAX_LABEL_VALUE_LENGTH, boundedValue, createValueCap } from './label-va
 import { createSeriesCap } from './series-cap.js';
 
 /** A cap whose children are their label values joined, and which records the overflows. */
-function recordingCap(maxSeriesPerTenant: number) {
+function recordingCap(maxSeriesPerTenant: number, maxSeries?: number) {
   const created: string[] = [];
   const overflows: string[] = [];
   const cap = createSeriesCap({
     maxSeriesPerTenant,
+    ...(maxSeries !== undefined ? { maxSeries } : {}),
     cappedLabel: 1,
     child: (values) => {
       const name = values.join(',');
@@ -54,6 +55,20 @@ describe('series cap', () => {
     expect(cap('quiet', ['shop', '/a'])).toBe('quiet,shop,/a');
     expect(cap('quiet', ['shop', '/b'])).toBe('quiet,shop,/b');
     expect(overflows.filter((tenant) => tenant === 'quiet')).toEqual([]);
+  });
+
+  it('stops growing with the apps past the cap of all tenants: app and route become "other"', () => {
+    const { cap, created, overflows } = recordingCap(1000, 3);
+    for (let app = 0; app < 3; app++) cap(`t${app}`, [`app-${app}`, '/a']);
+    expect(overflows).toEqual([]);
+    // 10,000 more apps in 100 tenants: one fallback series per tenant, not one per app.
+    for (let app = 3; app < 10_000; app++) {
+      expect(cap(`t${app % 100}`, [`app-${app}`, '/a'])).toBe(`t${app % 100},other,other`);
+    }
+    expect(created).toHaveLength(3 + 100);
+    expect(overflows).toHaveLength(10_000 - 3);
+    // Series admitted before the cap keep their labels.
+    expect(cap('t1', ['app-1', '/a'])).toBe('t1,app-1,/a');
   });
 
   it('counts an observation whose value was already replaced upstream', () => {
