@@ -21,13 +21,13 @@ export interface ScrubOutcome {
  * Strings longer than this are not remembered: long ones (stack traces, long messages) rarely
  * repeat, and each would hold its text twice.
  */
-const MAX_TEXT_LENGTH = 512;
+const MAX_TEXT_LENGTH = 256;
 /**
  * Entries per (kind, keepEmail) slot before the slot is emptied and starts again. Clearing is
  * cheaper per request than an LRU's bookkeeping, and a working set that fits refills at once.
  * Bounded memory: at most slots × MAX_ENTRIES × (2 × MAX_TEXT_LENGTH) characters.
  */
-const MAX_ENTRIES = 4096;
+const MAX_ENTRIES = 2048;
 
 export class ScrubMemo {
   /** One map per (field kind, keepEmail): the same text may be scrubbed differently in each. */
