@@ -83,7 +83,7 @@ export function createLokiProtocol(options: LokiProtocolOptions): SinkProtocol<L
       // Units spooled while structured metadata was on are sent without it once it is off.
       body =
         encoding === 'protobuf'
-          ? encodePushProtobuf(streams, withMetadata)
+          ? await encodePushProtobuf(streams, withMetadata)
           : await encodePushJson(streams, withMetadata);
     } catch (error) {
       // Cannot happen with well-formed units; if it does, the same units would fail again.

@@ -3,7 +3,12 @@ import { compressSync } from 'snappy';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLokiReceiver, type LokiReceiver } from '../../../test/helpers/loki-receiver.js';
 import { encodePushJson, encodePushJsonText } from './push-json.js';
-import { encodePushProtobuf, encodePushRequest } from './push-protobuf.js';
+import {
+  ENTRIES_PER_SLICE,
+  encodePushProtobuf,
+  encodePushRequest,
+  encodePushRequestInSlices,
+} from './push-protobuf.js';
 import { groupStreams, type PushStream } from './push-streams.js';
 import type { LokiUnit } from './unit.js';
 
@@ -132,7 +137,7 @@ describe('groupStreams', () => {
 
 describe('protobuf + snappy push', () => {
   it('is decoded by the strict receiver with every field intact', async () => {
-    const body = encodePushProtobuf(groupStreams([UNIT_A, UNIT_B]), true);
+    const body = await encodePushProtobuf(groupStreams([UNIT_A, UNIT_B]), true);
     expect(await post(body, { 'content-type': 'application/x-protobuf' })).toBe(204);
     expect(receiver.violations).toEqual([]);
     const [push] = receiver.pushes;
@@ -148,7 +153,7 @@ describe('protobuf + snappy push', () => {
   });
 
   it('leaves structured metadata out when asked', async () => {
-    const body = encodePushProtobuf(groupStreams([UNIT_A, UNIT_B]), false);
+    const body = await encodePushProtobuf(groupStreams([UNIT_A, UNIT_B]), false);
     expect(await post(body, { 'content-type': 'application/x-protobuf' })).toBe(204);
     expect(receiver.pushes[0]?.streams.map(({ labels, entries }) => ({ labels, entries }))).toEqual(
       EXPECTED_STREAMS(false),
@@ -183,7 +188,7 @@ describe('protobuf + snappy push', () => {
     const big: LokiUnit = {
       streams: [{ labels: [['kind', 'log']], key: '{kind="log"}', entries }],
     };
-    const body = encodePushProtobuf(groupStreams([big]), true);
+    const body = await encodePushProtobuf(groupStreams([big]), true);
     expect(await post(body, { 'content-type': 'application/x-protobuf' })).toBe(204);
     expect(receiver.violations).toEqual([]);
     const received = receiver.entries();
@@ -192,7 +197,33 @@ describe('protobuf + snappy push', () => {
     expect(received[2999]?.timestamp).toBe(NS(1_795_573_539, 999_999_999));
   });
 
-  it('keeps no memory outside the JS heap across many megabyte pushes', () => {
+  it('encodes a large push in slices, giving the event loop back, to the very same bytes', async () => {
+    const streamOf = (kind: string, count: number): PushStream => ({
+      labels: [['kind', kind]],
+      key: `{kind="${kind}"}`,
+      entries: Array.from({ length: count }, (_, i) => ({
+        seconds: 1_795_573_537 + i,
+        nanos: i,
+        line: `${kind} ${i} ${'é'.repeat(i % 7)}`,
+        metadata: [['session_id', `s${i % 3}`]] as const,
+      })),
+    });
+    const streams = [streamOf('log', ENTRIES_PER_SLICE * 3 + 17), streamOf('event', 5)];
+    let yields = 0;
+    const sliced = await encodePushRequestInSlices(streams, true, () => {
+      yields++;
+      return Promise.resolve();
+    });
+    expect(sliced.equals(encodePushRequest(streams, true))).toBe(true);
+    // 772 entries in slices of 250: the loop is given back between every two slices.
+    expect(yields).toBe(3);
+    const body = await encodePushProtobuf(streams, true);
+    expect(await post(body, { 'content-type': 'application/x-protobuf' })).toBe(204);
+    expect(receiver.violations).toEqual([]);
+    expect(receiver.entries()).toHaveLength(ENTRIES_PER_SLICE * 3 + 17 + 5);
+  });
+
+  it('keeps no memory outside the JS heap across many megabyte pushes', async () => {
     // The native snappy binding kept ~1.5 MiB of process memory per megabyte push, for good
     // (finding 12 of docs/performance.md); 100 pushes would add ~150 MiB.
     const entries = Array.from({ length: 1000 }, (_, i) => ({
@@ -203,9 +234,9 @@ describe('protobuf + snappy push', () => {
     const streams = groupStreams([
       { streams: [{ labels: [['kind', 'log']], key: '{kind="log"}', entries }] },
     ]);
-    for (let warm = 0; warm < 10; warm++) encodePushProtobuf(streams, true);
+    for (let warm = 0; warm < 10; warm++) await encodePushProtobuf(streams, true);
     const before = process.memoryUsage.rss();
-    for (let push = 0; push < 100; push++) encodePushProtobuf(streams, true);
+    for (let push = 0; push < 100; push++) await encodePushProtobuf(streams, true);
     const grownMiB = (process.memoryUsage.rss() - before) / 2 ** 20;
     expect(grownMiB).toBeLessThan(60);
   });
@@ -349,7 +380,7 @@ describe('the strict receiver refuses what Loki (or Pharos) must never get', () 
     const response = await fetch(`${receiver.url}/loki/api/v1/push`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-protobuf' },
-      body: encodePushProtobuf(groupStreams([UNIT_B]), true),
+      body: await encodePushProtobuf(groupStreams([UNIT_B]), true),
     });
     expect(response.status).toBe(400);
     expect(receiver.violations).toEqual(['no X-Scope-OrgID header']);
