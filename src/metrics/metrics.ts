@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { TalliedCounter } from './tallied-counter.js';
 
 /**
  * Pharos's own metrics. Every instance has its own registry (tests run several in one process).
@@ -22,7 +23,7 @@ export function createMetrics(version: string) {
 
   return {
     registry,
-    httpRequests: new Counter({
+    httpRequests: new TalliedCounter({
       name: 'pharos_http_requests_total',
       help: 'HTTP requests answered, by listener, route template, status and error code ("" on success).',
       labelNames: ['listener', 'route', 'status', 'code'] as const,
@@ -42,19 +43,19 @@ export function createMetrics(version: string) {
       buckets: [256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304],
       registers: [registry],
     }),
-    itemsReceived: new Counter({
+    itemsReceived: new TalliedCounter({
       name: 'pharos_items_received_total',
       help: 'Telemetry items accepted (answered 202), by tenant and kind.',
       labelNames: ['tenant', 'kind'] as const,
       registers: [registry],
     }),
-    privacyRedactions: new Counter({
+    privacyRedactions: new TalliedCounter({
       name: 'pharos_privacy_redactions_total',
       help: 'Strings a privacy rule changed, and fields dropped (rule="dropFields"), by tenant and rule.',
       labelNames: ['tenant', 'rule'] as const,
       registers: [registry],
     }),
-    errorFingerprints: new Counter({
+    errorFingerprints: new TalliedCounter({
       name: 'pharos_error_fingerprints_total',
       help: 'Exceptions grouped, by tenant and source: client (its own fingerprint), stack (in-app frames), message (no in-app frame; often missing source maps).',
       labelNames: ['tenant', 'source'] as const,
@@ -66,13 +67,13 @@ export function createMetrics(version: string) {
       labelNames: ['tenant', 'kind', 'sink', 'reason'] as const,
       registers: [registry],
     }),
-    sampledOut: new Counter({
+    sampledOut: new TalliedCounter({
       name: 'pharos_ingest_sampled_out_total',
       help: 'Ingest requests answered 202 without ingesting because their session is sampled out (the app samplingRate), by tenant and where the session id was read (header: before the body; body: after parsing).',
       labelNames: ['tenant', 'from'] as const,
       registers: [registry],
     }),
-    idempotencyRequests: new Counter({
+    idempotencyRequests: new TalliedCounter({
       name: 'pharos_idempotency_requests_total',
       help: 'Ingest requests by what their Idempotency-Key did: absent, invalid (ignored), new, duplicate (answered 202, not ingested again), in_progress (answered 503).',
       labelNames: ['tenant', 'outcome'] as const,

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { TalliedCounter } from '../../metrics/tallied-counter.js';
 import type { MapCacheEvents, SourceMapCache } from './map-cache.js';
 import { FRAME_RESULTS, type FrameResult } from './resolver.js';
 
@@ -8,7 +9,7 @@ import { FRAME_RESULTS, type FrameResult } from './resolver.js';
  */
 export function createSourcemapMetrics(registry: Registry) {
   const registers = [registry];
-  const frames = new Counter({
+  const frames = new TalliedCounter({
     name: 'pharos_sourcemap_frames_total',
     help: `Exception stack frames with a file and position, by what symbolication did: ${FRAME_RESULTS.join(', ')}.`,
     labelNames: ['result'] as const,
