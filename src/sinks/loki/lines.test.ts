@@ -448,3 +448,68 @@ describe('the meta part encoded once per payload', () => {
     expect(measurement?.value('value_app_name')).toBe(1);
   });
 });
+
+describe('meta part cache', () => {
+  const base: FaroMeta = {
+    sdk: { name: 'faro', version: '2.12.0', integrations: [{ name: 'a', version: '1' }] },
+    app: { name: 'shop', version: '1.0', environment: 'production' },
+    user: { id: 'u1', attributes: { plan: 'pro', team: 'x' } },
+    session: { id: 's1', attributes: { previousSession: 'p' } },
+    page: { id: 'p1', url: 'https://shop.example/a', attributes: { k: 'v' } },
+    browser: { name: 'Chrome', mobile: false, userAgent: 'UA', viewportWidth: '1280' },
+    view: { name: 'default' },
+  };
+  const changed: [string, FaroMeta][] = [
+    ['sdk version', { ...base, sdk: { ...base.sdk, version: '2.12.1' } }],
+    [
+      'an integration',
+      { ...base, sdk: { ...base.sdk, integrations: [{ name: 'a', version: '2' }] } },
+    ],
+    ['app environment', { ...base, app: { ...base.app, environment: 'staging' } }],
+    [
+      'a user attribute value',
+      { ...base, user: { ...base.user, attributes: { plan: 'free', team: 'x' } } },
+    ],
+    [
+      'a user attribute moved to another key',
+      { ...base, user: { ...base.user, attributes: { plan: 'pro', teamx: '' } } },
+    ],
+    ['session id', { ...base, session: { ...base.session, id: 's2' } }],
+    ['page url', { ...base, page: { ...base.page, url: 'https://shop.example/b' } }],
+    ['browser mobile', { ...base, browser: { ...base.browser, mobile: true } }],
+    ['viewport width', { ...base, browser: { ...base.browser, viewportWidth: '1281' } }],
+    [
+      'a value that imitates a separator',
+      { ...base, app: { ...base.app, name: 'shop1:', version: '.0' } },
+    ],
+    ['view name', { ...base, view: { name: 'checkout' } }],
+  ];
+  const payloadOf = (meta: FaroMeta): FaroPayload => ({
+    meta,
+    logs: [{ message: 'hi', level: 'info', timestamp: NOW }],
+  });
+
+  it('never gives a payload the meta part of another whose meta differs in a field the line shows', () => {
+    const expected = (meta: FaroMeta) => renderLine(mergeKeyValsOf(meta), 'logfmt');
+    const mergeKeyValsOf = (meta: FaroMeta) => {
+      const own = itemKeyVals({
+        kind: 'log',
+        item: { message: 'hi', level: 'info', timestamp: NOW },
+      });
+      mergeKeyVals(own, metaKeyVals(meta));
+      return own;
+    };
+    // The base first, so that every other is formatted after a cached, almost equal meta.
+    expect(lines(payloadOf(base))).toEqual([expected(base)]);
+    for (const [what, meta] of changed) {
+      expect(lines(payloadOf(meta)), what).toEqual([expected(meta)]);
+      expect(lines(payloadOf(meta)), what).not.toEqual(lines(payloadOf(base)));
+    }
+  });
+
+  it('shares the meta part between metas that make the same line', () => {
+    const numberViewport = { ...base, browser: { ...base.browser, viewportWidth: 1280 } };
+    expect(lines(payloadOf(numberViewport))).toEqual(lines(payloadOf(base)));
+    expect(lines(payloadOf(base), 'json')).not.toEqual(lines(payloadOf(base)));
+  });
+});

@@ -3,6 +3,7 @@ import type {
   FaroException,
   FaroLog,
   FaroMeasurement,
+  FaroMeta,
   FaroPayload,
 } from '../../model/index.js';
 import { goJsonObject, goJsonObjectOfSorted, goJsonPairs, type JsonMember } from './go-json.js';
@@ -12,6 +13,7 @@ import {
   logKeyVals,
   measurementKeyVals,
   mergeKeyVals,
+  metaIdentity,
   metaKeyVals,
   type KeyVals,
 } from './keyvals.js';
@@ -81,8 +83,8 @@ export function formatPayloadLines(
   format: LokiLineFormat,
   trailingKeys?: TrailingKeys,
 ): FormattedLine[] {
-  const meta = metaKeyVals(payload.meta);
-  const metaPart = lazyEncoding(meta, format);
+  const metaPart = metaPartOf(payload.meta, format);
+  const meta = metaPart.keyVals;
   const lines: FormattedLine[] = [];
   for (const item of lokiItems(payload)) {
     const own = itemKeyVals(item);
@@ -135,11 +137,38 @@ function joinLogfmt(own: string, meta: string, trailing: string | undefined): st
   return line;
 }
 
+/** A meta's key/values and their encodings (each made on first use), shared while cached. */
+interface MetaPart {
+  readonly keyVals: KeyVals;
+  logfmt(): string;
+  json(): JsonMember[];
+}
+
+/**
+ * Every request of a page view carries the same meta (SDK, app, user, session, page, browser), so
+ * its part of the line is looked up by `metaIdentity` rather than rebuilt and re-encoded for every
+ * payload. Bounded: emptied when full (a working set of live page views refills it at once).
+ */
+const META_CACHE_SIZE = 4096;
+const metaParts = new Map<string, MetaPart>();
+
+function metaPartOf(meta: FaroMeta | undefined, format: LokiLineFormat): MetaPart {
+  const id = `${format}|${metaIdentity(meta)}`;
+  let part = metaParts.get(id);
+  if (part === undefined) {
+    part = lazyEncoding(metaKeyVals(meta), format);
+    if (metaParts.size >= META_CACHE_SIZE) metaParts.clear();
+    metaParts.set(id, part);
+  }
+  return part;
+}
+
 /** The meta part's encoding, made on first use and kept for the payload's other items. */
-function lazyEncoding(meta: KeyVals, format: LokiLineFormat) {
+function lazyEncoding(meta: KeyVals, format: LokiLineFormat): MetaPart {
   let logfmt: string | undefined;
   let json: JsonMember[] | undefined;
   return {
+    keyVals: meta,
     logfmt: (): string => (logfmt ??= encodeLogfmt(meta)),
     json: (): JsonMember[] => (json ??= format === 'json' ? goJsonPairs(meta) : []),
   };
