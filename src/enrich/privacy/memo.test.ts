@@ -1,16 +1,6 @@
-import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
-import {
-  PrivacySettingsSchema,
-  resolvePrivacySettings,
-  type PrivacySettings,
-  type TenantPrivacySettings,
-} from './config.js';
-import { compilePrivacyPolicy, scrubText } from './policy.js';
-
-const defaults = Value.Default(PrivacySettingsSchema, {}) as PrivacySettings;
-const policyOf = (override: TenantPrivacySettings = {}) =>
-  compilePrivacyPolicy(resolvePrivacySettings(defaults, override));
+import { policyOf } from '../../../test/helpers/privacy.js';
+import { scrubText } from './policy.js';
 
 describe('scrubText memo', () => {
   it('counts a remembered string for its rules every time it is seen again', () => {

@@ -1,18 +1,7 @@
-import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
+import { policyOf } from '../../../test/helpers/privacy.js';
 import type { FaroPayload } from '../../model/index.js';
-import {
-  PrivacySettingsSchema,
-  resolvePrivacySettings,
-  type PrivacySettings,
-  type TenantPrivacySettings,
-} from './config.js';
-import { compilePrivacyPolicy } from './policy.js';
 import { scrubPayload, type FieldChange } from './scrub.js';
-
-const defaults = Value.Default(PrivacySettingsSchema, {}) as PrivacySettings;
-const policyOf = (override: TenantPrivacySettings = {}) =>
-  compilePrivacyPolicy(resolvePrivacySettings(defaults, override));
 
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.dBjftJeZ4CVPmB92K27uhbUJU1p1r_wW1gFWFOEjXk';
 
@@ -284,13 +273,11 @@ describe('the payload walk', () => {
 
   it('does not read timestamps, trace and span ids', () => {
     const payload = basePayload();
-    const policy = compilePrivacyPolicy(
-      resolvePrivacySettings(defaults, {
-        customRules: [
-          { name: 'digits', pattern: '\\d', flags: '', replacement: '#', fields: ['other'] },
-        ],
-      }),
-    );
+    const policy = policyOf({
+      customRules: [
+        { name: 'digits', pattern: '\\d', flags: '', replacement: '#', fields: ['other'] },
+      ],
+    });
     scrubPayload(payload, policy);
     expect(payload.logs?.[0]?.timestamp).toBe('2026-11-25T02:25:37.597Z');
     expect(
