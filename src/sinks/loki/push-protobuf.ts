@@ -37,7 +37,33 @@ export async function encodePushProtobuf(
   streams: readonly PushStream[],
   withMetadata: boolean,
 ): Promise<Buffer> {
-  return compress(await encodePushRequestInSlices(streams, withMetadata));
+  return compressInSlices(await encodePushRequestInSlices(streams, withMetadata));
+}
+
+/**
+ * Snappy compresses a block in independent 64 KiB fragments (no copy reaches into an earlier
+ * fragment), which is how snappyjs does it too: the block is the total length as a varint, then
+ * each fragment's elements. So compressing fragment by fragment and joining the elements gives
+ * exactly `compress(raw)`, with the event loop free every few fragments instead of held for the
+ * ~3 ms a megabyte takes.
+ */
+const SNAPPY_FRAGMENT_BYTES = 64 * 1024;
+const FRAGMENTS_PER_TURN = 4;
+
+export async function compressInSlices(
+  raw: Buffer,
+  yieldToEventLoop: () => Promise<void> = nextTurn,
+): Promise<Buffer> {
+  const head = Buffer.allocUnsafe(varintSize(raw.length));
+  writeVarint(head, 0, raw.length);
+  const parts: Buffer[] = [head];
+  for (let pos = 0, fragments = 0; pos < raw.length; pos += SNAPPY_FRAGMENT_BYTES, fragments++) {
+    if (fragments > 0 && fragments % FRAGMENTS_PER_TURN === 0) await yieldToEventLoop();
+    const fragment = raw.subarray(pos, pos + SNAPPY_FRAGMENT_BYTES);
+    // Each compressed fragment is a block of its own: drop its length, keep its elements.
+    parts.push(compress(fragment).subarray(varintSize(fragment.length)));
+  }
+  return Buffer.concat(parts);
 }
 
 /**

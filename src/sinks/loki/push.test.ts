@@ -1,10 +1,12 @@
 import { gzipSync } from 'node:zlib';
-import { compressSync } from 'snappy';
+import { compressSync, uncompressSync } from 'snappy';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLokiReceiver, type LokiReceiver } from '../../../test/helpers/loki-receiver.js';
 import { encodePushJson, encodePushJsonText } from './push-json.js';
+import { compress as snappyjsCompress } from 'snappyjs';
 import {
   ENTRIES_PER_SLICE,
+  compressInSlices,
   encodePushProtobuf,
   encodePushRequest,
   encodePushRequestInSlices,
@@ -221,6 +223,23 @@ describe('protobuf + snappy push', () => {
     expect(await post(body, { 'content-type': 'application/x-protobuf' })).toBe(204);
     expect(receiver.violations).toEqual([]);
     expect(receiver.entries()).toHaveLength(ENTRIES_PER_SLICE * 3 + 17 + 5);
+  });
+
+  it('compresses fragment by fragment, giving the event loop back, to exactly one block', async () => {
+    const text = Buffer.from(
+      Array.from({ length: 20_000 }, (_, i) => `line ${i} kind=log ${i % 97}`).join('\n'),
+    );
+    for (const size of [0, 1, 65_535, 65_536, 65_537, 300_000, text.length]) {
+      const raw = text.subarray(0, size);
+      let yields = 0;
+      const sliced = await compressInSlices(raw, () => {
+        yields++;
+        return Promise.resolve();
+      });
+      expect(sliced.equals(snappyjsCompress(raw)), `${size} bytes`).toBe(true);
+      expect(uncompressSync(sliced)).toEqual(raw);
+      expect(yields, `${size} bytes`).toBe(Math.max(0, Math.ceil(size / 65_536 / 4) - 1));
+    }
   });
 
   it('keeps no memory outside the JS heap across many megabyte pushes', async () => {
