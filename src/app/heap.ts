@@ -2,16 +2,16 @@ import { setFlagsFromString } from 'node:v8';
 
 /**
  * How far V8 lets the old generation grow past what survived the last full collection, in percent.
- * Pharos's default: 100 (the limit is twice the live heap); V8's own factor goes up to 4×.
+ * Pharos's default: 200 (the limit is three times the live heap); V8's own factor goes up to 4×.
  *
  * Why: delivery batches live for up to `delivery.batchMaxAge` (1 s), so they outlive the young
  * generation and are promoted; with V8's default growth the old generation then fills with
- * garbage up to several times the live heap before a full collection, which is what made the
- * resident memory of a loaded Pharos reach 320–340 MiB against ~60 MiB of live heap. At 100% the
- * peak under the bench's full load is ~240 MiB, for no measurable CPU (docs/performance.md,
- * finding 13). V8's own heuristics decide the rest (idle-time collection, the memory reducer).
+ * garbage to several times the live heap before a full collection: a peak of ~303 MiB resident
+ * under the bench's full load. At 200 the peak is ~266 MiB for the same CPU per request; at 100 it
+ * is ~231 MiB but every request costs ~4% more, in more frequent full collections (interleaved
+ * runs; docs/performance.md, finding 13). V8's own heuristics decide the rest.
  */
-export const HEAP_GROWING_PERCENT = 100;
+export const HEAP_GROWING_PERCENT = 200;
 
 /**
  * Applies the heap growth limit to this process, unless the operator chose one
