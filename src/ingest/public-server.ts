@@ -56,22 +56,9 @@ export function createPublicServer(deps: PublicServerDeps): Server {
     unmatched: 'unmatched',
   };
 
-  // prom-client's `labels(...)` builds a label object and binds a child on every call; the
-  // answers of this listener take a handful of (route, status, code) values, so each child is
-  // made once. Bounded: the codes are Pharos's own, the routes and statuses few.
-  const requestCounters = new Map<string, { inc(): void }>();
-  function countRequest(route: Route, status: number, code: string): void {
-    const key = `${route} ${status} ${code}`;
-    let counter = requestCounters.get(key);
-    if (counter === undefined) {
-      counter = metrics.httpRequests.labels('public', routeLabel[route], String(status), code);
-      requestCounters.set(key, counter);
-    }
-    counter.inc();
-  }
-
   function finish(route: Route, started: bigint, status: number, code: string): void {
-    countRequest(route, status, code);
+    // A TalliedCounter: the label set is looked up in a Map, not hashed by prom-client.
+    metrics.httpRequests.labels('public', routeLabel[route], String(status), code).inc();
     durationOf[route].observe(Number(process.hrtime.bigint() - started) / 1e9);
   }
 

@@ -53,5 +53,6 @@ describe('TalliedCounter', () => {
     const { tallied } = pair();
     expect(() => tallied.labels('acme', 'log').inc(-1)).toThrow(/decrease/);
     expect(() => tallied.labels('acme', 'log').inc(Number.NaN)).toThrow(/not a valid number/);
+    expect(() => tallied.labels('acme')).toThrow(/Invalid number of arguments/);
   });
 });

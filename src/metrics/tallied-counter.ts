@@ -16,15 +16,16 @@ interface Tally {
  *
  * The ingest path counts several things per request (the request, its items by kind, its
  * idempotency outcome, redactions, fingerprints); through prom-client each was a label object, a
- * hash string and a lookup, ~1 µs apiece. Here it is one Map lookup of the joined values, and
- * nothing is allocated after the first time. What is exported is the same: every label set that
- * was incremented, with its total, at the moment of the read.
+ * hash string and a lookup, ~1 µs apiece. Here it is one Map lookup of the joined values. What
+ * is exported is the same: every label set that was incremented, with its total, at the moment of
+ * the read.
  *
  * Only `labels(...values).inc(n)` is tallied; `inc({ labels })` and label-less counters go to
  * prom-client directly, as before.
  */
 export class TalliedCounter<T extends string> extends Counter<T> {
   private readonly tallies = new Map<string, Tally>();
+  private readonly labelCount: number;
 
   constructor(config: CounterConfiguration<T>) {
     super({
@@ -33,6 +34,7 @@ export class TalliedCounter<T extends string> extends Counter<T> {
         (this as TalliedCounter<T>).flushTallies();
       },
     });
+    this.labelCount = config.labelNames?.length ?? 0;
   }
 
   override labels(...values: string[]): Counter.Internal;
@@ -45,6 +47,8 @@ export class TalliedCounter<T extends string> extends Counter<T> {
     const key = values.join('\u0000');
     let tally = this.tallies.get(key);
     if (tally === undefined) {
+      // A wrong number of values must fail here, as prom-client's would, not at the next scrape.
+      if (values.length !== this.labelCount) return super.labels(...values);
       tally = {
         values,
         count: 0,
