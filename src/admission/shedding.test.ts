@@ -62,12 +62,14 @@ describe('load shedding on event-loop delay', () => {
     blockEventLoop(450);
     // The first timer turn after the block records it; the reading follows within a refresh.
     await waitFor(() => current.overloaded, 300);
-    expect(current.delayMs).toBeGreaterThan(400);
+    // The reading is the sampled delay less one resolution, so where the 450 ms block falls in the
+    // 50 ms sampling period moves it by up to a period (399.8 ms has been seen).
+    expect(current.delayMs).toBeGreaterThan(350);
     expect(current.message()).toMatch(
       /^Pharos is overloaded: its event-loop delay \(p99 over the last second\) is \d+ ms, over 200 ms; retry after 2 s$/,
     );
     expect(await gauge(registry, 'pharos_load_shedding')).toBe(1);
-    expect(await gauge(registry, 'pharos_event_loop_delay_seconds')).toBeGreaterThan(0.4);
+    expect(await gauge(registry, 'pharos_event_loop_delay_seconds')).toBeGreaterThan(0.35);
 
     // The stall leaves the reading about a window after it (2 s leaves room for a loaded machine).
     const recoveredAfter = await waitFor(() => !current.overloaded, 4000);
