@@ -12,6 +12,8 @@ import {
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isPharosError } from '../../errors/index.js';
@@ -24,6 +26,7 @@ import {
   type DeliverySink,
   type DeliveryTuning,
   type SendOutcome,
+  type SinkProtocol,
 } from './index.js';
 import { decodeRecord } from './record-format.js';
 import { SEGMENT_HEADER_BYTES } from './segment-table.js';
@@ -159,6 +162,43 @@ describe('delivery', () => {
     expect(sink.hasRoom(emptyBatch())).toBe(true);
     expect(sink.offer(emptyBatch())).toBeUndefined();
     expect(sink.stats().memoryUnits).toBe(1);
+  });
+});
+
+describe('memory held after delivery', () => {
+  /** V8's collector, exposed at run time (the test process is not started with --expose-gc). */
+  function collectGarbage(): void {
+    setFlagsFromString('--expose-gc');
+    (runInNewContext('gc') as () => void)();
+  }
+
+  it('keeps no delivered unit alive while the sender waits for the next batch', async () => {
+    // A protocol that keeps nothing itself: whatever still holds the unit is the sink's.
+    const selected: WeakRef<object>[] = [];
+    let pushes = 0;
+    const protocol: SinkProtocol<{ text: string }> = {
+      kind: 'weak',
+      select() {
+        const value = { text: 'x'.repeat(1000) };
+        selected.push(new WeakRef(value));
+        return { value, bytes: 1000, items: { log: 1 } };
+      },
+      serialize: (value) => Buffer.from(value.text),
+      deserialize: (data) => ({ text: data.toString() }),
+      send: () => {
+        pushes++;
+        return Promise.resolve({ status: 'delivered' });
+      },
+    };
+    const sink = await createDeliverySink(protocol, testOptions(dir), testDeps());
+    opened.push(sink);
+    offerNow(sink, fakeBatch(1));
+    await sink.flush();
+    expect(pushes).toBe(1);
+    // Let the sender settle into waiting for the next batch, then collect.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    collectGarbage();
+    expect(selected[0]?.deref()).toBeUndefined();
   });
 });
 

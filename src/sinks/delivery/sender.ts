@@ -53,6 +53,8 @@ export class Sender<T> {
   private pushAbort: AbortController | undefined;
   private backingOff = false;
   private flushWaiters: Array<() => void> = [];
+  /** The batching budget asked for a push without waiting for the batch to fill. */
+  private early = false;
   private readonly rejectLog;
   private readonly retryLog;
   private loop: Promise<void> | undefined;
@@ -69,6 +71,17 @@ export class Sender<T> {
   /** Something changed in the queue: look again. */
   wake(): void {
     this.doorbell.ring();
+  }
+
+  /** Pushes what is queued now, as `flush` does, without waiting for the queue to empty. */
+  pushEarly(): void {
+    this.early = true;
+    this.doorbell.ring();
+  }
+
+  /** Free to push at once: no push under way or backing off, not stopped. */
+  get canPushEarly(): boolean {
+    return this.current === undefined && !this.backingOff && !this.stopRequested;
   }
 
   get pushInFlight(): boolean {
@@ -114,8 +127,7 @@ export class Sender<T> {
   private async run(): Promise<void> {
     while (!this.stopRequested) {
       try {
-        const lease = await this.nextLease();
-        if (lease !== undefined) await this.deliver(lease);
+        await this.deliverNext();
       } catch (error) {
         this.deps.logger.error({ err: error }, 'delivery loop failed; retrying');
         await this.pause(LOOP_ERROR_PAUSE_MS);
@@ -123,12 +135,26 @@ export class Sender<T> {
     }
   }
 
+  /**
+   * One lease, from waiting for it to its outcome. A function of its own so that the lease dies
+   * with its frame: a suspended async function keeps the values of its registers, and a loop
+   * holding `lease` kept the last delivered batch alive until the next one was taken, which for
+   * a quiet tenant can be many seconds (with hundreds of tenants, tens of MiB).
+   */
+  private async deliverNext(): Promise<void> {
+    const lease = await this.nextLease();
+    if (lease !== undefined) await this.deliver(lease);
+  }
+
   /** Waits until a batch should go (full, old enough, or flushed), then takes it. */
   private async nextLease(): Promise<Lease<T> | undefined> {
     const { queue, options, clock } = this.deps;
     while (!this.stopRequested) {
       const now = clock();
-      const readiness = queue.readiness(options.batch, now, this.flushWaiters.length > 0);
+      const urgent = this.early || this.flushWaiters.length > 0;
+      const readiness = queue.readiness(options.batch, now, urgent);
+      // Urgent and not ready means nothing in memory: an early push has nothing left to do.
+      this.early = false;
       if (readiness.state === 'ready') {
         const lease = await queue.take(options.batch);
         if (lease !== undefined) return lease;
