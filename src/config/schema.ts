@@ -422,6 +422,10 @@ export const ConfigSchema = Type.Object(
           '32MiB',
           'Per sink and tenant: data waiting in memory; past it, batches go to the spool.',
         ),
+        maxWaitingBytes: bytes(
+          '8MiB',
+          'Across every tenant and sink: data waiting in memory for a batch to fill. Past it, the queue holding the most (at least 64 KiB) pushes at once instead of waiting for `batchMaxAge`, so that many quiet tenants cost no more memory than one busy one.',
+        ),
         maxSpoolBytes: bytes(
           '1GiB',
           'Per sink and tenant: data in the spool on disk; past it (and memory full) ingest for that tenant answers 503 with Retry-After.',

@@ -4,7 +4,7 @@ import type { PharosConfig } from '../config/index.js';
 import { PharosError } from '../errors/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { Tenant } from '../registry/index.js';
-import { createDeliverySink, type DeliveryOptions } from './delivery/index.js';
+import { BatchingBudget, createDeliverySink, type DeliveryOptions } from './delivery/index.js';
 import type { SinkRoutes } from './fanout.js';
 import { createLokiProtocol, type TrailingKeys } from './loki/index.js';
 import { createTracesProtocol } from './otlp/index.js';
@@ -44,9 +44,12 @@ export class SinkRouter implements SinkRoutes {
   private readonly building = new Set<string>();
   private syncing: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Shared by every tenant's network sinks. */
+  private readonly batchingBudget: BatchingBudget;
 
   constructor(deps: SinkRouterDeps) {
     this.deps = deps;
+    this.batchingBudget = new BatchingBudget(deps.config.delivery.maxWaitingBytes);
   }
 
   sinksFor(tenantId: string): readonly Sink[] {
@@ -145,7 +148,12 @@ export class SinkRouter implements SinkRoutes {
       },
       requestTimeoutMs: config.delivery.requestTimeout,
     });
-    const deps = { metrics, logger, ...(clock ? { clock } : {}) };
+    const deps = {
+      metrics,
+      logger,
+      batchingBudget: this.batchingBudget,
+      ...(clock ? { clock } : {}),
+    };
     const sinks: Sink[] = [];
     if (settings.loki.url !== '') {
       const protocol = createLokiProtocol({

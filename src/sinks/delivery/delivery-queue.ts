@@ -1,3 +1,4 @@
+import type { BudgetShare } from './batching-budget.js';
 import type { MemoryQueue } from './memory-queue.js';
 import { Spool } from './spool.js';
 import type { SpoolPosition } from './segment-table.js';
@@ -50,6 +51,8 @@ export class DeliveryQueue<T> {
       'durability' | 'maxQueueBytes' | 'maxSpoolBytes'
     >,
     private readonly events: QueueEvents,
+    /** This queue's share of the process-wide bound on data waiting for batches to fill. */
+    private readonly budget?: BudgetShare,
   ) {}
 
   get isEmpty(): boolean {
@@ -74,6 +77,7 @@ export class DeliveryQueue<T> {
       return this.spool.append(unit, now).then(() => undefined);
     if (this.spool.isEmpty && this.memoryFits(unit)) {
       this.memory.push(unit, now);
+      this.budget?.add(unit.bytes);
       return;
     }
     // Overflow starts a new segment, so that the memory units can be put in front of it at
@@ -106,6 +110,8 @@ export class DeliveryQueue<T> {
   async take(limits: BatchLimits): Promise<Lease<T> | undefined> {
     if (this.memory.length > 0) {
       const units = this.memory.peekBatch(limits);
+      // A lease is taken only after the previous one is settled: these units are new to a push.
+      this.budget?.remove(units.reduce((sum, unit) => sum + unit.bytes, 0));
       return {
         source: 'memory',
         entries: units.map((unit) => ({
@@ -154,6 +160,7 @@ export class DeliveryQueue<T> {
    */
   async spoolMemory(attempted: Lease<T> | undefined): Promise<void> {
     const units = this.memory.takeAll();
+    this.budget?.leave();
     const maybeSent = attempted?.source === 'memory' ? attempted.entries.length : 0;
     await this.spool.spoolAtClose(units, maybeSent);
   }

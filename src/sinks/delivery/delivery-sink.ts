@@ -3,6 +3,7 @@ import { PharosError } from '../../errors/index.js';
 import type { Metrics } from '../../metrics/index.js';
 import type { AcceptedBatch } from '../../model/index.js';
 import type { Sink } from '../types.js';
+import type { BatchingBudget, BudgetShare } from './batching-budget.js';
 import { createDeliveryAccounting } from './delivery-accounting.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import { MemoryQueue } from './memory-queue.js';
@@ -23,6 +24,8 @@ export interface DeliveryDeps {
   readonly sleep?: Sleep;
   /** For backoff jitter. Default `Math.random`. */
   readonly random?: () => number;
+  /** The process-wide bound on data waiting for batches to fill, shared by every sink. */
+  readonly batchingBudget?: BatchingBudget;
 }
 
 /** Knobs with sensible defaults; tests turn them down. */
@@ -93,18 +96,29 @@ export async function createDeliverySink<T>(
     protocol,
   );
   const lossLog = createLogLimiter(tuning.logIntervalMs ?? 10_000, clock);
-  const queue = new DeliveryQueue(memory, spool, options, {
-    dropped(items, reason, error) {
-      accounting.dropped(items, reason);
-      const gate = lossLog.take();
-      if (gate.log)
-        logger.error(
-          { err: error, reason, similarSinceLastLog: gate.suppressed },
-          'queued units lost',
-        );
+  // The sender is made after the queue it reads; the budget reaches it only once both exist.
+  const budgetShare: BudgetShare | undefined = deps.batchingBudget?.join(
+    () => sender.pushEarly(),
+    () => sender.canPushEarly,
+  );
+  const queue = new DeliveryQueue(
+    memory,
+    spool,
+    options,
+    {
+      dropped(items, reason, error) {
+        accounting.dropped(items, reason);
+        const gate = lossLog.take();
+        if (gate.log)
+          logger.error(
+            { err: error, reason, similarSinceLastLog: gate.suppressed },
+            'queued units lost',
+          );
+      },
     },
-  });
-  const sender = new Sender<T>({
+    budgetShare,
+  );
+  const sender: Sender<T> = new Sender<T>({
     queue,
     protocol,
     options,

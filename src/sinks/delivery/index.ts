@@ -41,6 +41,7 @@
  * only if they were in a push that had not been answered.
  */
 export { createDeliverySink } from './delivery-sink.js';
+export { BatchingBudget } from './batching-budget.js';
 export type { DeliveryDeps, DeliverySink, DeliveryStats, DeliveryTuning } from './delivery-sink.js';
 export { MAX_RETRY_AFTER_MS, retryDelayMs } from './backoff.js';
 export type { Sleep } from './wait.js';
