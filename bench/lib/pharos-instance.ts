@@ -19,13 +19,19 @@ export interface BenchApp {
   readonly key: string;
 }
 
-/** `tenants × appsPerTenant` apps, one key each; the first one is `bench/bench-app`. */
+/**
+ * `tenants × appsPerTenant` apps, one key each; the only one of `1 × 1` is `bench/bench-app`.
+ * Tenants are interleaved (t0-a0, t1-a0, …, t0-a1, …): the load goes round-robin over this list,
+ * so every tenant gets a steady share, as in production. In tenant order, each tenant would get
+ * its whole share in one burst per pass and then nothing, which fills batches and hides what
+ * many quiet tenants cost.
+ */
 export function benchApps(tenants: number, appsPerTenant: number): BenchApp[] {
   if (tenants === 1 && appsPerTenant === 1)
     return [{ tenant: 'bench', app: 'bench-app', key: 'bench-key-0123456789abcdef' }];
   const apps: BenchApp[] = [];
-  for (let t = 0; t < tenants; t++) {
-    for (let a = 0; a < appsPerTenant; a++) {
+  for (let a = 0; a < appsPerTenant; a++) {
+    for (let t = 0; t < tenants; t++) {
       apps.push({
         tenant: `bench-t${t}`,
         app: `bench-t${t}-a${a}`,

@@ -131,7 +131,7 @@ export function defineVariants(settings: VariantSettings): Record<VariantName, V
     apps: pharos(
       'apps',
       `Pharos, ${manyApps.length.toLocaleString('en-US')} apps`,
-      `the full pipeline with ${settings.manyApps.tenants} tenants × ${settings.manyApps.appsPerTenant} apps registered (config file); load spread over every app key; the source map uploaded for the first app`,
+      `the full pipeline with ${settings.manyApps.tenants} tenants × ${settings.manyApps.appsPerTenant} apps registered (config file); load round-robin over every app key, tenants interleaved; the source map uploaded for the first app`,
       manyApps,
       1,
       settings.serverCpu,
