@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Limits, RateLimit } from '../../registry/index.js';
 import { createLimiter, type Limiter } from './limiter.js';
-import { effectiveLimits } from './plan.js';
+import { LimiterMetrics } from './metrics.js';
+import { effectiveLimits, LimitPlanner } from './plan.js';
 import {
   Registry,
   makeApp,
@@ -275,6 +276,39 @@ describe('payload limits in memory', () => {
     expect(
       await metricValue(registry, 'pharos_limiter_decisions_total', { limit: 'payload' }),
     ).toBeUndefined();
+  });
+});
+
+describe('LimitPlanner', () => {
+  const defaults = {
+    global: { requests: rate(100, 10) },
+    tenant: { requests: rate(10, 5), items: rate(100, 100) },
+    app: { requests: rate(10, 3) },
+  };
+  const planner = (tenants = tenantDirectory(makeTenant('acme'))) =>
+    new LimitPlanner(defaults, 'pharos:', tenants.tenantOf, new LimiterMetrics(new Registry()));
+
+  it("shares a tenant's bucket specs among the plans of its apps", () => {
+    const plans = planner();
+    const [shopPlan, blogPlan] = [plans.planFor('acme', shop), plans.planFor('acme', blog)];
+    expect(shopPlan.requests.map((spec) => spec.key)).toEqual([
+      'pharos:limit:global:requests',
+      'pharos:limit:tenant:acme:requests',
+      'pharos:limit:app:shop:requests',
+    ]);
+    expect(blogPlan.requests[1]).toBe(shopPlan.requests[1]);
+    expect(blogPlan.payload[0]).toBe(shopPlan.payload[0]);
+    expect(blogPlan.requests[2]?.key).toBe('pharos:limit:app:blog:requests');
+  });
+
+  it('builds new tenant specs once the registry has a new tenant object', () => {
+    const tenants = tenantDirectory(makeTenant('acme'));
+    const plans = planner(tenants);
+    const before = plans.planFor('acme', shop);
+    tenants.set(makeTenant('acme', { requests: rate(1, 1) }));
+    const after = plans.planFor('acme', blog);
+    expect(after.requests[1]).not.toBe(before.requests[1]);
+    expect(after.requests[1]?.rate).toEqual(rate(1, 1));
   });
 });
 

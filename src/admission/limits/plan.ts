@@ -49,6 +49,17 @@ export interface TargetPlan {
   readonly allowedPayloads: DecisionCell;
 }
 
+interface PayloadSpecs {
+  readonly specs: BucketSpec[];
+  readonly measures: Measure[];
+}
+
+interface TenantSpecs {
+  readonly tenantId: string;
+  readonly requests: readonly BucketSpec[];
+  readonly payload: PayloadSpecs;
+}
+
 /**
  * Resolves the buckets of an app and its tenant, and keeps the result for as long as the
  * registry keeps the same app object. The registry swaps in new objects on every reload, so a
@@ -56,6 +67,11 @@ export interface TargetPlan {
  */
 export class LimitPlanner {
   private readonly plans = new WeakMap<App, TargetPlan>();
+  /**
+   * A tenant's own buckets, shared by the plans of all its apps (10,000 apps held 10,000 copies
+   * of their tenants' specs). Keyed by the registry's tenant object, like `plans` by the app.
+   */
+  private readonly tenantSpecs = new WeakMap<TenantLimitsSource, TenantSpecs>();
   private readonly globalRequests: BucketSpec[];
   private readonly globalPayload: { specs: BucketSpec[]; measures: Measure[] };
 
@@ -102,16 +118,16 @@ export class LimitPlanner {
   }
 
   private build(tenantId: string, tenant: TenantLimitsSource | undefined, app: App): TargetPlan {
-    const tenantLimits = effectiveLimits(this.defaults.tenant, tenant?.limits);
+    const tenantSpecs = this.specsOfTenant(tenantId, tenant);
+    const tenantPayload = tenantSpecs.payload;
     const appLimits = effectiveLimits(this.defaults.app, app.limits);
-    const tenantPayload = this.payloadSpecs('tenant', tenantId, tenantLimits);
     const appPayload = this.payloadSpecs('app', app.id, appLimits);
     return {
       tenant,
       tenantId,
       requests: [
         ...this.globalRequests,
-        ...this.requestSpecs('tenant', tenantId, tenantLimits),
+        ...tenantSpecs.requests,
         ...this.requestSpecs('app', app.id, appLimits),
       ],
       payload: [...this.globalPayload.specs, ...tenantPayload.specs, ...appPayload.specs],
@@ -126,6 +142,19 @@ export class LimitPlanner {
     };
   }
 
+  private specsOfTenant(tenantId: string, tenant: TenantLimitsSource | undefined): TenantSpecs {
+    const cached = tenant ? this.tenantSpecs.get(tenant) : undefined;
+    if (cached !== undefined && cached.tenantId === tenantId) return cached;
+    const limits = effectiveLimits(this.defaults.tenant, tenant?.limits);
+    const specs: TenantSpecs = {
+      tenantId,
+      requests: this.requestSpecs('tenant', tenantId, limits),
+      payload: this.payloadSpecs('tenant', tenantId, limits),
+    };
+    if (tenant) this.tenantSpecs.set(tenant, specs);
+    return specs;
+  }
+
   private spec(level: LimitLevel, subject: string, limit: LimitName, rate: RateLimit): BucketSpec {
     const scope = level === 'global' ? 'global' : `${level}:${subject}`;
     return { key: `${this.keyPrefix}limit:${scope}:${limit}`, level, subject, limit, rate };
@@ -135,7 +164,7 @@ export class LimitPlanner {
     return limits.requests ? [this.spec(level, subject, 'requests', limits.requests)] : [];
   }
 
-  private payloadSpecs(level: LimitLevel, subject: string, limits: Limits) {
+  private payloadSpecs(level: LimitLevel, subject: string, limits: Limits): PayloadSpecs {
     const specs: BucketSpec[] = [];
     const measures: Measure[] = [];
     if (limits.items) {
