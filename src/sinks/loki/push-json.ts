@@ -1,5 +1,5 @@
-import { promisify } from 'node:util';
-import { gzip, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
+import { gzipBounded } from '../bounded-gzip.js';
 import type { PushStream } from './push-streams.js';
 import { entryTimeNanosText } from './timestamps.js';
 
@@ -20,7 +20,6 @@ export const JSON_CONTENT_TYPE = 'application/json';
  * lines, for about twice the CPU (bench/loki-encoding.ts).
  */
 const GZIP_LEVEL = 6;
-const gzipAsync = promisify(gzip);
 
 export function encodePushJsonText(streams: readonly PushStream[], withMetadata: boolean): string {
   let body = '{"streams":[';
@@ -59,7 +58,7 @@ export async function encodePushJson(
   streams: readonly PushStream[],
   withMetadata: boolean,
 ): Promise<Buffer> {
-  return gzipAsync(Buffer.from(encodePushJsonText(streams, withMetadata), 'utf8'), {
+  return gzipBounded(Buffer.from(encodePushJsonText(streams, withMetadata), 'utf8'), {
     level: GZIP_LEVEL,
   });
 }

@@ -1,8 +1,7 @@
-import { promisify } from 'node:util';
-import zlib from 'node:zlib';
 import { PharosError } from '../../errors/index.js';
 import type { AcceptedBatch, OtlpResourceSpans } from '../../model/index.js';
 import { VERSION } from '../../version.js';
+import { gzipBounded } from '../bounded-gzip.js';
 import type { SendOutcome, SinkProtocol, Unit } from '../delivery/types.js';
 import {
   MEDIA_TYPE,
@@ -21,7 +20,6 @@ import {
 import { mergeResourceSpans } from './merge.js';
 import { resourceDefaults, withResourceAttributes } from './resource.js';
 
-const gzip = promisify(zlib.gzip);
 
 export interface TracesProtocolOptions {
   /**
@@ -127,7 +125,7 @@ export function createTracesProtocol(
       let body: Buffer;
       try {
         body = encodeTraceRequest(resourceSpans, encoding);
-        if (useGzip) body = await gzip(body);
+        if (useGzip) body = await gzipBounded(body);
       } catch (error) {
         // Encoding is total for everything the model admits; this is a bug, not a backend answer.
         return { status: 'rejected', reason: 'encode_failed', detail: (error as Error).message };
