@@ -422,6 +422,10 @@ export const ConfigSchema = Type.Object(
           '32MiB',
           'Per sink and tenant: data waiting in memory; past it, batches go to the spool.',
         ),
+        maxMemoryBytes: bytes(
+          '64MiB',
+          "Across every tenant and sink: data queued in memory (waiting or being pushed). Past it, new batches go to the spool on disk, as when a queue's own `maxQueueBytes` is full, so that a backend down for many tenants cannot exhaust memory.",
+        ),
         maxWaitingBytes: bytes(
           '8MiB',
           'Across every tenant and sink: data waiting in memory for a batch to fill. Past it, the queue holding the most (at least 64 KiB) pushes at once instead of waiting for `batchMaxAge`, so that many quiet tenants cost no more memory than one busy one.',

@@ -4,7 +4,12 @@ import type { PharosConfig } from '../config/index.js';
 import { PharosError } from '../errors/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { Tenant } from '../registry/index.js';
-import { BatchingBudget, createDeliverySink, type DeliveryOptions } from './delivery/index.js';
+import {
+  BatchingBudget,
+  createDeliverySink,
+  QueueMemoryLimit,
+  type DeliveryOptions,
+} from './delivery/index.js';
 import type { SinkRoutes } from './fanout.js';
 import { createLokiProtocol, type TrailingKeys } from './loki/index.js';
 import { createTracesProtocol } from './otlp/index.js';
@@ -46,10 +51,12 @@ export class SinkRouter implements SinkRoutes {
   private closed = false;
   /** Shared by every tenant's network sinks. */
   private readonly batchingBudget: BatchingBudget;
+  private readonly queueMemoryLimit: QueueMemoryLimit;
 
   constructor(deps: SinkRouterDeps) {
     this.deps = deps;
     this.batchingBudget = new BatchingBudget(deps.config.delivery.maxWaitingBytes);
+    this.queueMemoryLimit = new QueueMemoryLimit(deps.config.delivery.maxMemoryBytes);
   }
 
   sinksFor(tenantId: string): readonly Sink[] {
@@ -152,6 +159,7 @@ export class SinkRouter implements SinkRoutes {
       metrics,
       logger,
       batchingBudget: this.batchingBudget,
+      queueMemoryLimit: this.queueMemoryLimit,
       ...(clock ? { clock } : {}),
     };
     const sinks: Sink[] = [];

@@ -165,8 +165,11 @@ export class DeliveryQueue<T> {
     await this.spool.spoolAtClose(units, maybeSent);
   }
 
+  /** Within this queue's `maxQueueBytes` (a first unit always is), and the process-wide limit. */
   private memoryFits(unit: Unit<T>): boolean {
-    return this.memory.length === 0 || this.memory.bytes + unit.bytes <= this.options.maxQueueBytes;
+    const ownFits =
+      this.memory.length === 0 || this.memory.bytes + unit.bytes <= this.options.maxQueueBytes;
+    return ownFits && this.memory.sharedFits(unit.bytes);
   }
 
   private batchReadiness(

@@ -21,6 +21,7 @@ import { createMetrics } from '../../metrics/index.js';
 import {
   createDeliverySink,
   MAX_RETRY_AFTER_MS,
+  QueueMemoryLimit,
   type DeliveryDeps,
   type DeliveryOptions,
   type DeliverySink,
@@ -234,6 +235,42 @@ describe('memory and spool', () => {
     up();
     await sink.flush();
     expect(protocol.deliveredSeqs()).toEqual(range(0, seq + 3));
+  });
+
+  it('keeps the memory queues of all tenants within the process-wide limit, spooling the rest', async () => {
+    const shared = new QueueMemoryLimit(1000);
+    const tenants = ['a', 'b'].map((tenantId) => {
+      const { backend, up } = switchableBackend();
+      return { protocol: new FakeProtocol(backend), up, tenantId };
+    });
+    const sinks = await Promise.all(
+      tenants.map(({ protocol, tenantId }) =>
+        openSink(
+          protocol,
+          // Each queue alone could hold all its units in memory.
+          testOptions(join(dir, tenantId), { tenantId, maxQueueBytes: 100_000 }),
+          { ...testDeps(), queueMemoryLimit: shared },
+        ),
+      ),
+    );
+    for (const seq of range(0, 16)) offerNow(sinks[seq % 2]!, fakeBatch(seq, { bytes: 100 }));
+    const inMemory = sinks.reduce((sum, sink) => sum + sink.stats().memoryBytes, 0);
+    expect(inMemory).toBe(1000);
+    expect(shared.bytes).toBe(1000);
+    await waitUntil(
+      () => sinks.every((sink) => sink.stats().spoolWrites > 0),
+      2000,
+      'both overflows written',
+    );
+    for (const tenant of tenants) tenant.up();
+    await waitUntil(
+      () => tenants.every(({ protocol }) => protocol.delivered.length === 8),
+      4000,
+      'delivery',
+    );
+    expect(tenants[0]!.protocol.deliveredSeqs()).toEqual(range(0, 16).filter((n) => n % 2 === 0));
+    expect(tenants[1]!.protocol.deliveredSeqs()).toEqual(range(0, 16).filter((n) => n % 2 === 1));
+    expect(shared.bytes).toBe(0);
   });
 
   it('says no room once memory and spool are full, and yes again once the backend is back', async () => {

@@ -7,6 +7,7 @@ import type { BatchingBudget, BudgetShare } from './batching-budget.js';
 import { createDeliveryAccounting } from './delivery-accounting.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import { MemoryQueue } from './memory-queue.js';
+import type { QueueMemoryLimit } from './queue-memory-limit.js';
 import { createLogLimiter } from './rate-limited-log.js';
 import { Sender } from './sender.js';
 import { Spool } from './spool.js';
@@ -26,6 +27,8 @@ export interface DeliveryDeps {
   readonly random?: () => number;
   /** The process-wide bound on data waiting for batches to fill, shared by every sink. */
   readonly batchingBudget?: BatchingBudget;
+  /** The process-wide bound on bytes in memory queues, shared by every sink. */
+  readonly queueMemoryLimit?: QueueMemoryLimit;
 }
 
 /** Knobs with sensible defaults; tests turn them down. */
@@ -75,7 +78,7 @@ export async function createDeliverySink<T>(
   const clock = deps.clock ?? Date.now;
   const logger = deps.logger.child({ sink: protocol.kind, tenant: options.tenantId });
   const accounting = createDeliveryAccounting(deps.metrics, protocol.kind, options.tenantId);
-  const memory = new MemoryQueue<T>();
+  const memory = new MemoryQueue<T>(deps.queueMemoryLimit);
   const wakeSender = { current: (): void => undefined };
   const spool = await Spool.open(
     {

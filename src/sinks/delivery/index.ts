@@ -42,6 +42,7 @@
  */
 export { createDeliverySink } from './delivery-sink.js';
 export { BatchingBudget } from './batching-budget.js';
+export { QueueMemoryLimit } from './queue-memory-limit.js';
 export type { DeliveryDeps, DeliverySink, DeliveryStats, DeliveryTuning } from './delivery-sink.js';
 export { MAX_RETRY_AFTER_MS, retryDelayMs } from './backoff.js';
 export type { Sleep } from './wait.js';

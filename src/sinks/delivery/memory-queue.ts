@@ -1,5 +1,6 @@
 import { Fifo } from './fifo.js';
 import { totalItems } from './item-counts.js';
+import type { QueueMemoryLimit } from './queue-memory-limit.js';
 import type { Unit } from './types.js';
 
 export interface QueuedUnit<T> {
@@ -13,6 +14,14 @@ export class MemoryQueue<T> {
   private readonly units = new Fifo<QueuedUnit<T>>();
   private totalBytes = 0;
   private totalItemCount = 0;
+
+  /** @param shared the process-wide limit these bytes also count against, if any */
+  constructor(private readonly shared?: QueueMemoryLimit) {}
+
+  /** Whether `bytes` more fit the process-wide limit (always, without one). */
+  sharedFits(bytes: number): boolean {
+    return this.shared?.fits(bytes) ?? true;
+  }
 
   get length(): number {
     return this.units.length;
@@ -34,6 +43,7 @@ export class MemoryQueue<T> {
     this.units.push({ unit, arrivedAt });
     this.totalBytes += unit.bytes;
     this.totalItemCount += totalItems(unit.items);
+    this.shared?.add(unit.bytes);
   }
 
   /** The oldest units within the limits (at least one, if any), left in the queue. */
@@ -64,12 +74,14 @@ export class MemoryQueue<T> {
       if (queued === undefined) return;
       this.totalBytes -= queued.unit.bytes;
       this.totalItemCount -= totalItems(queued.unit.items);
+      this.shared?.remove(queued.unit.bytes);
     }
   }
 
   /** Removes and returns every unit, oldest first. */
   takeAll(): Unit<T>[] {
     const all = this.units.takeAll().map((queued) => queued.unit);
+    this.shared?.remove(this.totalBytes);
     this.totalBytes = 0;
     this.totalItemCount = 0;
     return all;

@@ -20,7 +20,6 @@ import {
 import { mergeResourceSpans } from './merge.js';
 import { resourceDefaults, withResourceAttributes } from './resource.js';
 
-
 export interface TracesProtocolOptions {
   /**
    * The tenant's OTLP/HTTP endpoint: a base URL (`http://tempo:4318`, `https://host/otlp`), to
