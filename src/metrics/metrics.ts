@@ -20,6 +20,7 @@ export function createMetrics(version: string) {
   });
   buildInfo.labels(version, process.version).set(1);
   const sinkQueueReporters = new Set<() => void>();
+  const deliverySharedReporters = new Set<() => void>();
 
   return {
     registry,
@@ -97,6 +98,17 @@ export function createMetrics(version: string) {
     }),
     /** Called when `pharos_sink_queue_bytes` is read: each sets its queue's children. */
     sinkQueueReporters,
+    deliverySharedBytes: new Gauge({
+      name: 'pharos_delivery_shared_bytes',
+      help: 'Bytes counted against the bounds all tenants share: `memory`, in memory queues (delivery.maxMemoryBytes); `waiting`, waiting for a batch to fill (delivery.maxWaitingBytes).',
+      labelNames: ['bound'] as const,
+      registers: [registry],
+      collect() {
+        for (const report of deliverySharedReporters) report();
+      },
+    }),
+    /** Called when `pharos_delivery_shared_bytes` is read (the sink router sets both children). */
+    deliverySharedReporters,
     sinkItemsDelivered: new Counter({
       name: 'pharos_sink_items_delivered_total',
       help: 'Items a backend confirmed, by sink, tenant and kind.',

@@ -57,7 +57,14 @@ export class SinkRouter implements SinkRoutes {
     this.deps = deps;
     this.batchingBudget = new BatchingBudget(deps.config.delivery.maxWaitingBytes);
     this.queueMemoryLimit = new QueueMemoryLimit(deps.config.delivery.maxMemoryBytes);
+    deps.metrics.deliverySharedReporters.add(this.reportSharedBytes);
   }
+
+  private readonly reportSharedBytes = (): void => {
+    const gauge = this.deps.metrics.deliverySharedBytes;
+    gauge.labels('memory').set(this.queueMemoryLimit.bytes);
+    gauge.labels('waiting').set(this.batchingBudget.waitingBytes);
+  };
 
   sinksFor(tenantId: string): readonly Sink[] {
     const entry = this.byTenant.get(tenantId);
@@ -92,6 +99,7 @@ export class SinkRouter implements SinkRoutes {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.deps.metrics.deliverySharedReporters.delete(this.reportSharedBytes);
     await this.syncing;
     await Promise.all(this.all().map((sink) => sink.close()));
   }

@@ -75,12 +75,14 @@ describe('delivery faults: nothing accepted is lost', () => {
       pharos = await startTestPharos({
         ...fixtureTenantConfig(),
         sinks: { loki: { url: loki.url }, traces: { url: traces.url } },
-        // A small memory queue, so the outage spills into the spool on disk.
+        // A small memory queue, so the outage spills into the spool on disk; the two sinks
+        // together (2 × 64 KiB) would pass the limit all tenants share.
         delivery: {
           batchMaxAge: '100ms',
           retryInitialDelay: '200ms',
           retryMaxDelay: '2s',
           maxQueueBytes: '64KiB',
+          maxMemoryBytes: '96KiB',
         },
       });
       await loki.down('refuse');
@@ -117,6 +119,12 @@ describe('delivery faults: nothing accepted is lost', () => {
           /^pharos_sink_queue_bytes\{sink="loki",tenant="capture",where="spool"\}/,
         ),
       ).toBeGreaterThan(0);
+      const sharedMemory = await metricValue(
+        pharos,
+        /^pharos_delivery_shared_bytes\{bound="memory"\}/,
+      );
+      expect(sharedMemory).toBeGreaterThan(0);
+      expect(sharedMemory).toBeLessThanOrEqual(96 * 1024);
 
       await loki.up();
       await traces.up();

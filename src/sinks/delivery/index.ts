@@ -3,12 +3,15 @@
  * (`SinkProtocol`) says which part of a batch the sink takes and how to push it; the framework
  * queues, batches, spools, retries and accounts.
  *
- * Queue. Units wait in memory (bounded by `maxQueueBytes`), then in the spool on disk (bounded by
- * `maxSpoolBytes`); when both are full, `hasRoom` says no and ingest answers 503. Order is FIFO
+ * Queue. Units wait in memory (bounded by `maxQueueBytes`, and across every queue of the process
+ * by a shared `QueueMemoryLimit`), then in the spool on disk (bounded by `maxSpoolBytes`); when
+ * both are full, `hasRoom` says no and ingest answers 503. Order is FIFO
  * end to end: everything in memory is older than everything in the spool. With disk durability,
  * every unit goes to the spool and `offer` resolves once it is fsync'd (group commit).
  *
- * Sender. One push at a time per queue, oldest first, batched by `batch`. Delivered: removed.
+ * Sender. One push at a time per queue, oldest first, batched by `batch`; a shared
+ * `BatchingBudget` makes the queue holding the most push early once all the queues together hold
+ * too much waiting data (many quiet tenants). Delivered: removed.
  * Rejected: removed and counted in `pharos_items_dropped_total` with the protocol's reason.
  * Retry: the same units again after a backoff (or the backend's Retry-After), forever.
  *
