@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -91,6 +93,30 @@ describe('memory store bound', () => {
     expect(await store.claim('a', 't', 1000)).toBe('done');
     expect(await store.claim('c', 't', 1000)).toBe('done');
     expect(await store.claim('b', 't', 1000)).toBe('claimed');
+  });
+
+  it('keeps a full store of accepted keys in under 120 bytes a key of heap', async () => {
+    setFlagsFromString('--expose-gc');
+    const collectGarbage = runInNewContext('gc') as () => void;
+    const keys = 100_000;
+    // Keys as the ingest path makes them: the app id and a header value, concatenated.
+    const headerValues = Array.from({ length: keys }, (_, index) =>
+      Buffer.from(`UPQk7yHmHu8G${String(index).padStart(8, '0')}`).toString('latin1'),
+    );
+    collectGarbage();
+    const before = process.memoryUsage().heapUsed;
+    const store = new MemoryIdempotencyStore({ maxKeys: keys });
+    for (const [index, value] of headerValues.entries()) {
+      const key = `web-shop:${value}`;
+      await store.claim(key, `token-${index}`, 30_000);
+      await store.confirm(key, 600_000);
+    }
+    collectGarbage();
+    const perKey = (process.memoryUsage().heapUsed - before) / store.size;
+    expect(store.size).toBe(keys);
+    // ~85 bytes: the key's own flat string and its map entry (the header values were made
+    // before and are not counted). As `{ value, expiresAt }` entries behind rope keys: ~155.
+    expect(perKey).toBeLessThan(120);
   });
 
   it('measures windows and leases on its clock', async () => {
