@@ -12,14 +12,17 @@
  * this kind of machine is noisy. Before a measurement the bench waits (up to --quiet-wait s) for
  * the server's CPU to be idle; a run during which other processes took more than a tenth of that
  * CPU is repeated (--retries) and the least disturbed one kept; every run records how much CPU
- * others took (`interferenceCores`) and the load average is recorded before and after. Then Pharos is held at 80% of its median maximum with the open-loop
- * load generator for the latency line. Prints a Markdown table and the budget, and writes
- * bench/results/<date>.json.
+ * others took (`interferenceCores`) and the load average is recorded before and after. Then
+ * Pharos is held at 80% of its median maximum with the open-loop load generator for the latency
+ * line, for at least --duration and until it has sent --steady-requests (240,000: enough to fill
+ * the idempotency store, so that its peak RSS is the steady state's; at most --steady-max s,
+ * 240). Prints a Markdown table and the budget, and writes bench/results/<date>.json.
  *
  *   npm run bench -- [--smoke] [--rounds 3] [--duration 10] [--warmup 3] [--connections 32]
  *                    [--gzip 0.1] [--variants pharos,bare,workers,apps] [--workers 2]
  *                    [--apps 100x100] [--generator wrk|loadgen] [--no-latency] [--no-build]
  *                    [--retries 2] [--quiet-wait 60] [--candidate <checkout>] [--out file] [--keep]
+ *                    [--steady-requests 240000] [--steady-max 240]
  *
  * `--candidate <dir>` adds the full pipeline of another checkout (built), interleaved with this
  * one: how an optimisation is measured (docs/performance.md).
@@ -60,6 +63,12 @@ const ALL_VARIANTS: readonly VariantName[] = ['pharos', 'bare', 'workers', 'apps
 const KNOWN_VARIANTS: readonly VariantName[] = [...ALL_VARIANTS, 'candidate'];
 /** Requests in wrk's pool: 200 simulated sessions of 17 requests. */
 const POOL_SESSIONS = 200;
+/**
+ * Requests the latency run sends at least (1.2 × `idempotency.maxKeys`, 200,000): the memory
+ * store of Idempotency-Keys is full only after that many, and the RSS line is about a process
+ * that has been serving for a while.
+ */
+const STEADY_REQUESTS = 240_000;
 const STEPS_PER_SESSION = 17;
 /** Other processes using more than this share of the server's core make a run "disturbed". */
 const DISTURBED_CORES = 0.1;
@@ -82,6 +91,8 @@ interface BenchOptions {
   retries: number;
   candidate: string | undefined;
   quietWaitSeconds: number;
+  steadyRequests: number;
+  steadyMaxSeconds: number;
 }
 
 function parseOptions(argv: string[]): BenchOptions {
@@ -105,6 +116,8 @@ function parseOptions(argv: string[]): BenchOptions {
       retries: { type: 'string' },
       candidate: { type: 'string' },
       'quiet-wait': { type: 'string' },
+      'steady-requests': { type: 'string' },
+      'steady-max': { type: 'string' },
     },
   });
   const smoke = values.smoke ?? false;
@@ -146,6 +159,10 @@ function parseOptions(argv: string[]): BenchOptions {
     retries: Math.round(number(values.retries, smoke ? 0 : 2, 'retries')),
     candidate,
     quietWaitSeconds: number(values['quiet-wait'], smoke ? 0 : 60, 'quiet-wait'),
+    steadyRequests: Math.round(
+      number(values['steady-requests'], smoke ? 0 : STEADY_REQUESTS, 'steady-requests'),
+    ),
+    steadyMaxSeconds: number(values['steady-max'], 240, 'steady-max'),
   };
 }
 
@@ -257,12 +274,28 @@ async function main(): Promise<void> {
     const pharosRps = median((runs.get('pharos') ?? []).map((run) => run.rps));
     if (options.latency && Number.isFinite(pharosRps)) {
       const variant = variants.pharos;
-      console.error(`latency at 80% of ${Math.round(pharosRps)} req/s (open loop) ...`);
+      const targetRps = 0.8 * pharosRps;
+      // Long enough to fill the idempotency store (every request has a fresh key), so that
+      // this run's RSS, which the RSS line includes, is the steady state's: the short rounds
+      // above end long before (docs/performance.md, finding 23).
+      const latencySeconds = Math.round(
+        Math.min(
+          options.steadyMaxSeconds,
+          Math.max(options.durationSeconds, options.steadyRequests / targetRps),
+        ),
+      );
+      console.error(
+        `latency at 80% of ${Math.round(pharosRps)} req/s (open loop) for ${latencySeconds} s ...`,
+      );
+      if (latencySeconds * targetRps < options.steadyRequests)
+        notes.push(
+          `latency line: ${latencySeconds} s (--steady-max) sent fewer than ${options.steadyRequests} requests; its RSS may be below the steady state`,
+        );
       const server = await variant.start(join(workDir, 'latency'));
       try {
-        const result = await measureAtFixedRate(variant, server, 0.8 * pharosRps, {
+        const result = await measureAtFixedRate(variant, server, targetRps, {
           warmupSeconds: options.warmupSeconds,
-          durationSeconds: options.durationSeconds,
+          durationSeconds: latencySeconds,
           gzipShare: options.gzipShare,
           sessions: POOL_SESSIONS,
           connections: 64,

@@ -11,6 +11,8 @@ export interface FixedRateResult {
   readonly latencyMs: LatencySummary;
   readonly counts: StatusCounts;
   readonly connections: number;
+  /** How long the rate was held (measured part). */
+  readonly seconds: number;
   readonly loadgenCpuShare: number;
   readonly serverCpuCores: number;
   readonly peakRssUnderLoadMiB: number;
@@ -95,6 +97,7 @@ export async function measureAtFixedRate(
     latencyMs: report.latencyMs,
     counts: report.counts,
     connections: settings.connections,
+    seconds: round(wallSeconds, 1),
     loadgenCpuShare: report.loadgenCpuShare,
     serverCpuCores: round((after.cpuSeconds - before.cpuSeconds) / wallSeconds, 2),
     peakRssUnderLoadMiB: round(Math.max(peakRss, after.rssBytes) / MiB, 1),

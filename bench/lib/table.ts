@@ -31,7 +31,8 @@ export function resultsTable(results: BenchResults): string {
       '',
       `At 80% of the maximum (${fmt(latency.targetRps)} req/s, open loop, ${latency.connections} connections): ` +
         `${fmt(latency.achievedRps)} req/s, p50 ${ms(latency.latencyMs.p50)} ms, p90 ${ms(latency.latencyMs.p90)} ms, ` +
-        `p99 ${ms(latency.latencyMs.p99)} ms, p99.9 ${ms(latency.latencyMs.p999)} ms, max ${ms(latency.latencyMs.max)} ms.`,
+        `p99 ${ms(latency.latencyMs.p99)} ms, p99.9 ${ms(latency.latencyMs.p999)} ms, max ${ms(latency.latencyMs.max)} ms; ` +
+        `held ${fmt(latency.seconds)} s, peak RSS ${latency.peakRssUnderLoadMiB} MiB.`,
     );
   }
   return rows.join('\n');
