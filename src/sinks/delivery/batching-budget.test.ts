@@ -58,8 +58,29 @@ describe('BatchingBudget', () => {
     tiny.add(300); // over the limit; the only free queue holds less than 400
     expect(pushed).toEqual([]);
     pushing = false;
+    // After a scan that found nothing, the next 100 arrivals do not scan again.
+    for (let arrival = 0; arrival < 100; arrival++) tiny.add(1);
+    expect(pushed).toEqual([]);
     tiny.add(1);
     expect(pushed).toEqual(['pushing']);
+  });
+
+  it('does not scan every queue on every arrival while none can push', () => {
+    const budget = new BatchingBudget(1000, 100);
+    let asked = 0;
+    const shares = Array.from({ length: 50 }, () =>
+      budget.join(
+        () => undefined,
+        () => {
+          asked++;
+          return false; // every backend down, every queue backing off
+        },
+      ),
+    );
+    for (let arrival = 0; arrival < 1000; arrival++) shares[arrival % 50]!.add(100);
+    // Over the bound from the 11th arrival on: one scan of 50 queues per 101 arrivals.
+    expect(asked).toBeLessThanOrEqual(10 * 50);
+    expect(asked).toBeGreaterThan(0);
   });
 
   it('forgets a queue that leaves, with its bytes', () => {

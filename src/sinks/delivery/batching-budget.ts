@@ -14,11 +14,19 @@
  * after a failure) no longer count: they are bounded by `maxQueueBytes` per queue, and pushing
  * another queue early would not make the backend answer sooner.
  */
+const SKIPPED_AFTER_A_VAIN_SCAN = 100;
+
 export class BatchingBudget {
   private total = 0;
   private readonly shares = new Set<BudgetShare>();
   /** The share told to push early, until it takes its units: one relief at a time. */
   private relieving: BudgetShare | undefined;
+  /**
+   * Arrivals to let pass before scanning again after a scan found no queue to push. While a
+   * shared backend is down, every queue backs off and the total stays over the bound; scanning
+   * thousands of queues on every request would then cost more than the request.
+   */
+  private scansSkipped = 0;
 
   /**
    * @param limitBytes total waiting bytes (unit estimates) before the largest queue is pushed
@@ -61,11 +69,18 @@ export class BatchingBudget {
   }
 
   private relieve(): void {
+    if (this.scansSkipped > 0) {
+      this.scansSkipped--;
+      return;
+    }
     let largest: BudgetShare | undefined;
     for (const share of this.shares) {
       if (share.waiting > (largest?.waiting ?? 0) && share.canPushEarly()) largest = share;
     }
-    if (largest === undefined || largest.waiting < this.minPushBytes) return;
+    if (largest === undefined || largest.waiting < this.minPushBytes) {
+      this.scansSkipped = SKIPPED_AFTER_A_VAIN_SCAN;
+      return;
+    }
     this.relieving = largest;
     largest.pushEarly();
   }
