@@ -16,6 +16,9 @@ export const BUDGET = {
   manyAppsExtraMiB: 50,
 } as const;
 
+/** Server CPU during the 80% run above which it was not really at 80% of its maximum. */
+const SATURATED_CORES = 0.9;
+
 const fmt = (value: number) => Math.round(value).toLocaleString('en-US');
 
 export function evaluateBudget(
@@ -47,7 +50,12 @@ export function evaluateBudget(
     line: 'p99 at 80% of the maximum rate',
     target: `< ${BUDGET.p99AtEightyPercentMs} ms`,
     measured: latency
-      ? `${latency.latencyMs.p99} ms at ${fmt(latency.achievedRps)} req/s (target ${fmt(latency.targetRps)})`
+      ? `${latency.latencyMs.p99} ms at ${fmt(latency.achievedRps)} req/s (target ${fmt(latency.targetRps)}), server ${Math.round(latency.serverCpuCores * 100)}% busy` +
+        // The target is 80% of a maximum measured minutes earlier; a machine that slowed
+        // meanwhile runs the server near saturation, and the p99 is then a backlog's.
+        (latency.serverCpuCores >= SATURATED_CORES
+          ? ': near saturation, not at 80% (the machine was slower than in the rounds)'
+          : '')
       : 'not run',
     met: latency
       ? latency.latencyMs.p99 < BUDGET.p99AtEightyPercentMs &&
