@@ -5,6 +5,13 @@
  */
 export class TtlCache<V> {
   private readonly entries = new Map<string, { value: V; until: number }>();
+  /**
+   * Walks the keys oldest first, kept from one eviction to the next. A fresh `keys()` would start
+   * at the map's first slot and step over every entry deleted since V8 last rebuilt the table: with
+   * the cache full and churning, tens of thousands of them, 10–25 µs a set (finding 24). A live
+   * iterator moves on from where it stopped, and still meets re-set keys at their new place.
+   */
+  private readonly oldestFirst: IterableIterator<string> = this.entries.keys();
 
   constructor(
     private readonly maxEntries: number,
@@ -25,8 +32,10 @@ export class TtlCache<V> {
     this.entries.delete(key);
     this.entries.set(key, { value, until: this.clock() + ttlMs });
     if (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
+      // Never done here: every key the cursor passed was deleted (and, if set again, appended
+      // after it), so the entries left are all ahead of it.
+      const oldest = this.oldestFirst.next();
+      if (oldest.done !== true) this.entries.delete(oldest.value);
     }
   }
 
