@@ -24,6 +24,7 @@ import { pino } from 'pino';
 import { Registry as PromRegistry } from 'prom-client';
 import { validateConfig } from '../src/config/index.js';
 import { parseJsonBody, validatePayload } from '../src/decode/index.js';
+import { MemoryIdempotencyStore } from '../src/admission/idempotency/index.js';
 import { createFingerprintEnricher, fingerprintLineKeys } from '../src/enrich/fingerprint/index.js';
 import { createPrivacyEnricher } from '../src/enrich/privacy/index.js';
 import {
@@ -61,6 +62,7 @@ const UNITS_PER_PUSH = 500;
 
 type StageName =
   | 'baseline: JSON.parse only (the bare server)'
+  | 'idempotency: claim + confirm (store full)'
   | 'decode: inflate (gzip share)'
   | 'decode: UTF-8, depth, JSON.parse'
   | 'decode: Faro model validation'
@@ -138,6 +140,7 @@ interface Stages {
   readonly tracesSelect: (batch: AcceptedBatch) => Unit<TracesUnitValue> | undefined;
   readonly metricsOffer: (batch: AcceptedBatch) => void;
   readonly metrics: ReturnType<typeof createMetrics>;
+  readonly idempotency: MemoryIdempotencyStore;
 }
 
 /** The stages as src/app/pharos.ts builds them, with the default configuration. */
@@ -187,7 +190,12 @@ async function assembleStages(dataDir: string): Promise<Stages> {
   });
   const traces = createTracesProtocol({ url: 'http://127.0.0.1:9', orgId: 'bench' });
   const metricsSink = createMetricsSink({}, { registry: new PromRegistry(), logger });
+  // Full, as on a replica that has been up for a while: every SDK request brings a fresh key.
+  const idempotency = new MemoryIdempotencyStore({ maxKeys: config.idempotency.maxKeys });
+  for (let index = 0; index < config.idempotency.maxKeys; index++)
+    await idempotency.confirm(`bench-app:prefill-${index}`, config.idempotency.window);
   return {
+    idempotency,
     enrichers,
     lokiSelect: (batch) => loki.select(batch),
     tracesSelect: (batch) => traces.select(batch),
@@ -195,6 +203,8 @@ async function assembleStages(dataDir: string): Promise<Stages> {
     metrics,
   };
 }
+
+let freshKeys = 0;
 
 /** One pass over the mix; returns µs per request of every stage. */
 async function runRound(
@@ -217,6 +227,14 @@ async function runRound(
   for (const request of requests) {
     time('baseline: JSON.parse only (the bare server)', (): unknown =>
       JSON.parse((request.gzip ? gunzipSync(request.body) : request.body).toString('utf8')),
+    );
+    const idempotencyKey = `bench-app:key-${freshKeys++}`;
+    const started = now();
+    await stages.idempotency.claim(idempotencyKey, 'token', 30_000);
+    await stages.idempotency.confirm(idempotencyKey, 600_000);
+    total.set(
+      'idempotency: claim + confirm (store full)',
+      (total.get('idempotency: claim + confirm (store full)') ?? 0) + now() - started,
     );
     const body = time('decode: inflate (gzip share)', () =>
       request.gzip ? gunzipSync(request.body) : request.body,

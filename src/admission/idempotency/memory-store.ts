@@ -1,3 +1,4 @@
+import { AcceptedKeys } from './accepted-keys.js';
 import type { ClaimState, IdempotencyStore } from './store.js';
 
 interface Claim {
@@ -7,29 +8,20 @@ interface Claim {
 
 /**
  * Keys of this replica, bounded by `maxKeys`: least recently used go first when it is full,
- * expired ones when they are met. A JavaScript `Map` iterates in insertion order, so
- * re-inserting a key on use keeps the least recently used one first.
- *
- * Accepted keys are most of it (every request of the Faro SDK carries a fresh key, so a busy
- * replica keeps `maxKeys` of them), and each is kept as small as a Map entry can be: the key and
- * its expiry as a small integer (milliseconds since the store was made), no object per key. As
- * `{ value, expiresAt }` objects, with a claim and a confirmation each leaving a hole in the map,
- * a key cost ~200 bytes and the default 200,000 keys ~40 MiB of heap; this way ~85 bytes
- * (docs/performance.md, finding 23). Claims in progress, few and short-lived, keep their token
- * in a map of their own.
+ * expired ones when they are met. Accepted keys, nearly all of it (every request of the Faro SDK
+ * carries a fresh key), are fingerprints in typed arrays (`AcceptedKeys`: ~22 bytes a key, off
+ * the heap); claims in progress, few and short-lived, keep their key and token in a map.
  */
 export class MemoryIdempotencyStore implements IdempotencyStore {
-  /** Accepted keys → expiry, in milliseconds after `epoch`. */
-  private readonly accepted = new Map<string, number>();
+  private readonly accepted: AcceptedKeys;
   private readonly claims = new Map<string, Claim>();
   private readonly maxKeys: number;
   private readonly clock: () => number;
-  private readonly epoch: number;
 
   constructor(options: { maxKeys: number; clock?: () => number }) {
     this.maxKeys = options.maxKeys;
     this.clock = options.clock ?? Date.now;
-    this.epoch = this.clock();
+    this.accepted = new AcceptedKeys(options.maxKeys);
   }
 
   get size(): number {
@@ -45,11 +37,11 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     }
     const expiry = this.accepted.get(key);
     if (expiry !== undefined) {
-      this.accepted.delete(key);
-      if (expiry > now - this.epoch) {
-        this.accepted.set(key, expiry);
+      if (expiry > now) {
+        this.accepted.set(key, expiry); // now the most recently used
         return Promise.resolve('done');
       }
+      this.accepted.delete(key);
     }
     this.claims.set(key, { token, expiresAt: now + leaseMs });
     this.evictPastBound();
@@ -64,8 +56,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 
   confirm(key: string, windowMs: number): Promise<void> {
     this.claims.delete(key);
-    this.accepted.delete(key);
-    this.accepted.set(flatCopy(key), this.clock() + windowMs - this.epoch);
+    this.accepted.set(key, this.clock() + windowMs);
     this.evictPastBound();
     return Promise.resolve();
   }
@@ -73,19 +64,10 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   /** Forgets the least recently used accepted keys, then the oldest claims, past `maxKeys`. */
   private evictPastBound(): void {
     while (this.size > this.maxKeys) {
-      const oldest = this.accepted.size > 0 ? this.accepted : this.claims;
-      const first = oldest.keys().next();
+      if (this.accepted.deleteOldest()) continue;
+      const first = this.claims.keys().next();
       if (first.done === true) break;
-      oldest.delete(first.value);
+      this.claims.delete(first.value);
     }
   }
-}
-
-/**
- * A flat copy of `text`. The key arrives as a concatenation (`<appId>:<Idempotency-Key>`), which
- * V8 keeps as a rope: flattened when the map hashes it, but behind a rope header for as long as it
- * is kept (~24 bytes a key, ~5 MiB at 200,000 keys) for ~0.3 µs once per accepted request.
- */
-function flatCopy(text: string): string {
-  return JSON.parse(JSON.stringify(text)) as string;
 }
