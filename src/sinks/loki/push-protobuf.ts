@@ -1,6 +1,7 @@
 import { compress } from 'snappyjs';
 import type { PushStream } from './push-streams.js';
 import type { LabelPairs, LokiEntry } from './unit.js';
+import { nextTurn } from '../../lib/next-turn.js';
 
 /**
  * Loki's push request in protobuf (`grafana/loki` `pkg/push/push.proto`), snappy block-compressed
@@ -160,8 +161,6 @@ function writeEntry(
 
 /** Entries encoded per slice by `encodePushRequestInSlices`: about a millisecond of CPU here. */
 export const ENTRIES_PER_SLICE = 250;
-
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * The same bytes as `encodePushRequest`, made a slice of entries at a time with the event loop

@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { isPharosError } from '../../errors/index.js';
 import type { OtlpResourceSpans } from '../../model/index.js';
 import {
+  SPANS_PER_SLICE,
   decodeProtobufTraceRequest,
   encodeTraceRequest,
+  encodeTraceRequestInSlices,
   failureMessage,
   readPartialSuccess,
 } from './codec.js';
@@ -172,5 +174,51 @@ describe('OTLP traces codec', () => {
     expect(merged[0]?.scopeSpans?.[0]?.spans).toHaveLength(2);
     expect(merged[1]?.scopeSpans?.[0]?.spans).toHaveLength(1);
     expect([unit, other]).toEqual(before);
+  });
+
+  describe('encoded in slices', () => {
+    /** Two resources, the second with more spans than a slice, in two scopes. */
+    const spansOf = (count: number, prefix: string) =>
+      Array.from({ length: count }, (_, index) => ({
+        ...span,
+        spanId: `${prefix}${index.toString(16).padStart(14, '0')}`,
+      }));
+    const large: OtlpResourceSpans[] = [
+      request[0]!,
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'web' } }] },
+        scopeSpans: [
+          { scope: { name: 'fetch' }, spans: spansOf(SPANS_PER_SLICE + 50, 'aa') },
+          { scope: { name: 'xhr' }, spans: spansOf(SPANS_PER_SLICE * 2, 'bb') },
+        ],
+      },
+    ];
+    const countYields = () => {
+      let count = 0;
+      return { yields: () => count, yieldToEventLoop: () => (count++, Promise.resolve()) };
+    };
+
+    it('makes exactly the bytes of one piece when no entry needs cutting', async () => {
+      const few = [request[0]!, { ...request[0]!, schemaUrl: '' }];
+      for (const encoding of ['protobuf', 'json'] as const)
+        expect(await encodeTraceRequestInSlices(few, encoding)).toEqual(
+          encodeTraceRequest(few, encoding),
+        );
+    });
+
+    it('carries the same spans, resources and scopes as one piece, yielding between slices', async () => {
+      const whole = decodeProtobufTraceRequest(encodeTraceRequest(large, 'protobuf'));
+      const counter = countYields();
+      const sliced = decodeProtobufTraceRequest(
+        await encodeTraceRequestInSlices(large, 'protobuf', counter.yieldToEventLoop),
+      );
+      // 651 spans, at most 200 a slice: 1, then 200, 50, 200 and 200 of the second resource.
+      expect(counter.yields()).toBe(4);
+      expect(mergeResourceSpans([sliced])).toEqual(whole.resourceSpans);
+      const json = JSON.parse(
+        (await encodeTraceRequestInSlices(large, 'json')).toString(),
+      ) as typeof sliced;
+      expect(mergeResourceSpans([json])).toEqual(whole.resourceSpans);
+    });
   });
 });

@@ -1,11 +1,12 @@
 import { PharosError } from '../../errors/index.js';
+import { nextTurn } from '../../lib/next-turn.js';
 import type { AcceptedBatch, OtlpResourceSpans } from '../../model/index.js';
 import { VERSION } from '../../version.js';
 import { gzipBounded } from '../bounded-gzip.js';
 import type { SendOutcome, SinkProtocol, Unit } from '../delivery/types.js';
 import {
   MEDIA_TYPE,
-  encodeTraceRequest,
+  encodeTraceRequestInSlices,
   failureMessage,
   readPartialSuccess,
   type OtlpEncoding,
@@ -17,7 +18,7 @@ import {
   readCapped,
   truncateDetail,
 } from './http-outcome.js';
-import { mergeResourceSpans } from './merge.js';
+import { ResourceSpansMerger } from './merge.js';
 import { resourceDefaults, withResourceAttributes } from './resource.js';
 
 export interface TracesProtocolOptions {
@@ -119,11 +120,11 @@ export function createTracesProtocol(
     },
 
     async send(values: readonly TracesUnitValue[], signal: AbortSignal): Promise<SendOutcome> {
-      const resourceSpans = mergeResourceSpans(values);
+      const resourceSpans = await mergeInSlices(values);
       if (resourceSpans.length === 0) return { status: 'delivered' };
       let body: Buffer;
       try {
-        body = encodeTraceRequest(resourceSpans, encoding);
+        body = await encodeTraceRequestInSlices(resourceSpans, encoding);
         if (useGzip) body = await gzipBounded(body);
       } catch (error) {
         // Encoding is total for everything the model admits; this is a bug, not a backend answer.
@@ -150,6 +151,19 @@ export function createTracesProtocol(
       }
     },
   };
+}
+
+/** Units merged per turn of the event loop (~10 µs each): ~1 ms. */
+const UNITS_PER_MERGE_SLICE = 100;
+
+/** `mergeResourceSpans`, with the event loop free every `UNITS_PER_MERGE_SLICE` units. */
+async function mergeInSlices(values: readonly TracesUnitValue[]): Promise<OtlpResourceSpans[]> {
+  const merger = new ResourceSpansMerger();
+  for (let index = 0; index < values.length; index++) {
+    if (index > 0 && index % UNITS_PER_MERGE_SLICE === 0) await nextTurn();
+    merger.add(values[index]!.resourceSpans);
+  }
+  return merger.result();
 }
 
 /** Base URL → `<base>/v1/traces`; a URL already ending in `/v1/traces` is used as it is. */
