@@ -68,14 +68,14 @@ function unitsWithEntries(entries: number): LokiUnit[] {
     const unit = select(batchOf(payloads[i % payloads.length] as FaroPayload));
     if (!unit) continue;
     units.push(unit.value);
-    for (const stream of unit.value.streams) count += stream.entries.length;
+    for (const stream of unit.value.streams) count += stream.count;
   }
   return units;
 }
 
 function countEntries(units: readonly LokiUnit[]): number {
   let count = 0;
-  for (const unit of units) for (const stream of unit.streams) count += stream.entries.length;
+  for (const unit of units) for (const stream of unit.streams) count += stream.count;
   return count;
 }
 

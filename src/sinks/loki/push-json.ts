@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { gzipBounded } from '../bounded-gzip.js';
-import type { PushStream } from './push-streams.js';
+import { streamEntries, type PushStream } from './push-streams.js';
 import { entryTimeNanosText } from './timestamps.js';
 
 /**
@@ -10,6 +10,8 @@ import { entryTimeNanosText } from './timestamps.js';
  *
  * The third element of a value (structured metadata) is present only when there is some.
  * Built as one string: the shape is fixed, so `JSON.stringify` is needed only for the strings.
+ * Units hold their entries in protobuf (unit.ts), so this encoding decodes them first: ~1 µs an
+ * entry more than the default protobuf push, which sends them as they are.
  */
 
 export const JSON_CONTENT_TYPE = 'application/json';
@@ -34,7 +36,7 @@ export function encodePushJsonText(streams: readonly PushStream[], withMetadata:
     }
     body += '},"values":[';
     let firstEntry = true;
-    for (const entry of stream.entries) {
+    for (const entry of streamEntries(stream)) {
       body += `${firstEntry ? '' : ','}["${entryTimeNanosText(entry)}",${JSON.stringify(entry.line)}`;
       firstEntry = false;
       if (withMetadata && entry.metadata && entry.metadata.length > 0) {

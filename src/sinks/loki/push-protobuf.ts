@@ -1,5 +1,5 @@
 import { compress } from 'snappyjs';
-import type { PushStream } from './push-streams.js';
+import { streamEntries, type PushStream } from './push-streams.js';
 import type { LabelPairs, LokiEntry } from './unit.js';
 import { nextTurn } from '../../lib/next-turn.js';
 
@@ -94,10 +94,29 @@ class Sizes {
 export function encodePushRequest(streams: readonly PushStream[], withMetadata: boolean): Buffer {
   const parts: Buffer[] = [];
   for (const stream of streams) {
-    const entries = encodeEntries(stream.entries, withMetadata);
+    if (sendsAsEncoded(stream, withMetadata)) {
+      parts.push(streamHead(stream.key, encodedLength(stream)), ...stream.parts);
+      continue;
+    }
+    const entries = encodeEntries(streamEntries(stream), withMetadata);
     parts.push(streamHead(stream.key, entries.length), entries);
   }
   return Buffer.concat(parts);
+}
+
+/**
+ * Whether the stream's entries go out as the units encoded them at accept time (with their
+ * metadata, in time order): the usual case, a concatenation. Otherwise they are decoded and
+ * encoded again, sorted by time or without metadata.
+ */
+function sendsAsEncoded(stream: PushStream, withMetadata: boolean): boolean {
+  return withMetadata && stream.inOrder;
+}
+
+function encodedLength(stream: PushStream): number {
+  let length = 0;
+  for (const part of stream.parts) length += part.length;
+  return length;
 }
 
 /** A length-delimited field with a body of this size: tag, length varint, body. */
@@ -177,14 +196,19 @@ export async function encodePushRequestInSlices(
   const parts: Buffer[] = [];
   let sinceYield = 0;
   for (const stream of streams) {
+    if (sendsAsEncoded(stream, withMetadata)) {
+      parts.push(streamHead(stream.key, encodedLength(stream)), ...stream.parts);
+      continue;
+    }
+    const entries = streamEntries(stream);
     const slices: Buffer[] = [];
     let entriesBytes = 0;
-    for (let start = 0; start < stream.entries.length; start += ENTRIES_PER_SLICE) {
+    for (let start = 0; start < entries.length; start += ENTRIES_PER_SLICE) {
       if (sinceYield >= ENTRIES_PER_SLICE) {
         await yieldToEventLoop();
         sinceYield = 0;
       }
-      const slice = stream.entries.slice(start, start + ENTRIES_PER_SLICE);
+      const slice = entries.slice(start, start + ENTRIES_PER_SLICE);
       const encoded = encodeEntries(slice, withMetadata);
       slices.push(encoded);
       entriesBytes += encoded.length;
@@ -195,8 +219,12 @@ export async function encodePushRequestInSlices(
   return Buffer.concat(parts);
 }
 
-/** The `entries` fields of these entries, in two passes as `encodePushRequest`. */
-function encodeEntries(entries: readonly LokiEntry[], withMetadata: boolean): Buffer {
+/**
+ * The `entries` fields of a StreamAdapter for these entries, in two passes (sizes, then bytes).
+ * Units hold their entries in this form from accept to push (see unit.ts); a push puts them
+ * after a stream head as they are.
+ */
+export function encodeEntries(entries: readonly LokiEntry[], withMetadata: boolean): Buffer {
   const sizes = new Sizes();
   let total = 0;
   for (const entry of entries) total += field(sizeEntry(entry, withMetadata, sizes));
@@ -267,4 +295,121 @@ function writeInt64(buffer: Buffer, pos: number, value: number): number {
   }
   buffer[pos++] = Number(bits);
   return pos;
+}
+
+/**
+ * The entries of `encodeEntries` bytes, as they were (a line's text as UTF-8 made it). Strict:
+ * the bytes are our own, so anything unexpected means they were damaged, and throws.
+ */
+export function decodeEntries(encoded: Uint8Array): LokiEntry[] {
+  const reader = new Reader(encoded);
+  const entries: LokiEntry[] = [];
+  while (!reader.done()) {
+    reader.expect(TAG_2_BYTES);
+    const end = reader.lengthEnd();
+    let seconds = 0;
+    let nanos = 0;
+    let line = '';
+    const metadata: [string, string][] = [];
+    while (reader.pos < end) {
+      const tag = reader.byte();
+      if (tag === TAG_1_BYTES) {
+        const timestampEnd = reader.lengthEnd();
+        while (reader.pos < timestampEnd) {
+          const field = reader.byte();
+          if (field === TAG_1_VARINT) seconds = reader.int64();
+          else if (field === TAG_2_VARINT) nanos = reader.varint();
+          else throw reader.error(`timestamp field tag ${field}`);
+        }
+      } else if (tag === TAG_2_BYTES) {
+        line = reader.string();
+      } else if (tag === TAG_3_BYTES) {
+        const pairEnd = reader.lengthEnd();
+        let name = '';
+        let value = '';
+        while (reader.pos < pairEnd) {
+          const field = reader.byte();
+          if (field === TAG_1_BYTES) name = reader.string();
+          else if (field === TAG_2_BYTES) value = reader.string();
+          else throw reader.error(`label pair field tag ${field}`);
+        }
+        metadata.push([name, value]);
+      } else {
+        throw reader.error(`entry field tag ${tag}`);
+      }
+    }
+    if (reader.pos !== end) throw reader.error('an entry overruns its length');
+    entries.push(
+      metadata.length > 0 ? { seconds, nanos, line, metadata } : { seconds, nanos, line },
+    );
+  }
+  return entries;
+}
+
+class Reader {
+  pos = 0;
+  constructor(private readonly bytes: Uint8Array) {}
+
+  done(): boolean {
+    return this.pos >= this.bytes.length;
+  }
+
+  byte(): number {
+    if (this.pos >= this.bytes.length) throw this.error('the bytes end early');
+    return this.bytes[this.pos++]!;
+  }
+
+  expect(tag: number): void {
+    const found = this.byte();
+    if (found !== tag) throw this.error(`field tag ${found} where ${tag} was expected`);
+  }
+
+  varint(): number {
+    let value = 0;
+    for (let scale = 1; ; scale *= 0x80) {
+      const byte = this.byte();
+      value += (byte & 0x7f) * scale;
+      if (byte < 0x80) return value;
+      if (scale > 2 ** 49) throw this.error('a varint longer than a safe integer');
+    }
+  }
+
+  /** An int64 varint: a negative one is ten bytes of two's complement (see writeInt64). */
+  int64(): number {
+    const start = this.pos;
+    let length = 1;
+    while ((this.bytes[start + length - 1] ?? 0) >= 0x80) length++;
+    if (length < 10) return this.varint(); // not negative: the usual case, without BigInt
+    let bits = 0n;
+    for (let shift = 0n; ; shift += 7n) {
+      const byte = this.byte();
+      bits |= BigInt(byte & 0x7f) << shift;
+      if (byte < 0x80) break;
+      if (this.pos - start >= 10) throw this.error('an int64 varint longer than ten bytes');
+    }
+    return Number(BigInt.asIntN(64, bits));
+  }
+
+  /** Where a length-delimited field that starts here ends. */
+  lengthEnd(): number {
+    const length = this.varint();
+    const end = this.pos + length;
+    if (end > this.bytes.length) throw this.error('a field overruns the bytes');
+    return end;
+  }
+
+  string(): string {
+    const end = this.lengthEnd();
+    const text = Buffer.from(
+      this.bytes.buffer,
+      this.bytes.byteOffset + this.pos,
+      end - this.pos,
+    ).toString('utf8');
+    this.pos = end;
+    return text;
+  }
+
+  error(what: string): Error {
+    return new Error(`Loki entries: ${what} at byte ${this.pos}`);
+  }
 }

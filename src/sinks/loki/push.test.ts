@@ -7,61 +7,63 @@ import { compress as snappyjsCompress } from 'snappyjs';
 import {
   ENTRIES_PER_SLICE,
   compressInSlices,
+  decodeEntries,
+  encodeEntries,
   encodePushProtobuf,
   encodePushRequest,
   encodePushRequestInSlices,
 } from './push-protobuf.js';
-import { groupStreams, type PushStream } from './push-streams.js';
-import type { LokiUnit } from './unit.js';
+import { groupStreams, streamEntries, type PushStream } from './push-streams.js';
+import { unitOfEntries, type LabelPairs, type LokiEntry, type LokiUnit } from './unit.js';
+
+/** The push stream of these entries alone. */
+const pushStream = (labels: LabelPairs, key: string, entries: LokiEntry[]): PushStream =>
+  groupStreams([unitOfEntries([{ labels, key, entries }])])[0]!;
 
 /**
  * Both push encodings, decoded by the strict receiver (an independent decoder: protobufjs
  * reflection on a schema written from push.proto, and JSON.parse), with every field checked.
  */
 
-const UNIT_A: LokiUnit = {
-  streams: [
-    {
-      labels: [
-        ['app_name', 'shop'],
-        ['kind', 'log'],
-      ],
-      key: '{app_name="shop", kind="log"}',
-      entries: [
-        {
-          seconds: 1_795_573_537,
-          nanos: 597_000_000,
-          line: 'timestamp="2026-11-25 02:25:37.597 +0000 UTC" kind=log message=hi',
-          metadata: [
-            ['session_id', '69tcByp4Jx'],
-            ['app_id', 'app-1'],
-          ],
-        },
-        { seconds: 1_795_573_537, nanos: 597_000_001, line: 'second é 😀 "quoted"\n' },
-      ],
-    },
-    {
-      labels: [
-        ['app_name', 'say "hi"\\ \n'],
-        ['kind', 'exception'],
-      ],
-      key: '{app_name="say \\"hi\\"\\\\ \\n", kind="exception"}',
-      entries: [{ seconds: 1_795_573_537, nanos: 0, line: 'x'.repeat(300) }],
-    },
-  ],
-};
-const UNIT_B: LokiUnit = {
-  streams: [
-    {
-      labels: [
-        ['app_name', 'shop'],
-        ['kind', 'log'],
-      ],
-      key: '{app_name="shop", kind="log"}',
-      entries: [{ seconds: 1_795_573_538, nanos: 5, line: 'third', metadata: [['trace_id', 't']] }],
-    },
-  ],
-};
+const UNIT_A: LokiUnit = unitOfEntries([
+  {
+    labels: [
+      ['app_name', 'shop'],
+      ['kind', 'log'],
+    ],
+    key: '{app_name="shop", kind="log"}',
+    entries: [
+      {
+        seconds: 1_795_573_537,
+        nanos: 597_000_000,
+        line: 'timestamp="2026-11-25 02:25:37.597 +0000 UTC" kind=log message=hi',
+        metadata: [
+          ['session_id', '69tcByp4Jx'],
+          ['app_id', 'app-1'],
+        ],
+      },
+      { seconds: 1_795_573_537, nanos: 597_000_001, line: 'second é 😀 "quoted"\n' },
+    ],
+  },
+  {
+    labels: [
+      ['app_name', 'say "hi"\\ \n'],
+      ['kind', 'exception'],
+    ],
+    key: '{app_name="say \\"hi\\"\\\\ \\n", kind="exception"}',
+    entries: [{ seconds: 1_795_573_537, nanos: 0, line: 'x'.repeat(300) }],
+  },
+]);
+const UNIT_B: LokiUnit = unitOfEntries([
+  {
+    labels: [
+      ['app_name', 'shop'],
+      ['kind', 'log'],
+    ],
+    key: '{app_name="shop", kind="log"}',
+    entries: [{ seconds: 1_795_573_538, nanos: 5, line: 'third', metadata: [['trace_id', 't']] }],
+  },
+]);
 
 const NS = (seconds: number, nanos: number): bigint =>
   BigInt(seconds) * 1_000_000_000n + BigInt(nanos);
@@ -115,7 +117,7 @@ describe('groupStreams', () => {
   it('merges units into one stream per label set, keeping entry order', () => {
     const streams = groupStreams([UNIT_A, UNIT_B]);
     expect(
-      streams.map((stream) => [stream.key, stream.entries.map((entry) => entry.nanos)]),
+      streams.map((stream) => [stream.key, streamEntries(stream).map((entry) => entry.nanos)]),
     ).toEqual([
       ['{app_name="shop", kind="log"}', [597_000_000, 597_000_001, 5]],
       ['{app_name="say \\"hi\\"\\\\ \\n", kind="exception"}', [0]],
@@ -123,17 +125,59 @@ describe('groupStreams', () => {
   });
 
   it('sorts a stream by time (stably) only when it is out of order', () => {
-    const unit = (seconds: number, line: string): LokiUnit => ({
-      streams: [
+    const unit = (seconds: number, line: string): LokiUnit =>
+      unitOfEntries([
         { labels: [['kind', 'log']], key: '{kind="log"}', entries: [{ seconds, nanos: 0, line }] },
-      ],
-    });
+      ]);
+    const inOrder = groupStreams([unit(3, 'a'), unit(3, 'b'), unit(4, 'c')]);
+    expect(inOrder[0]?.inOrder).toBe(true);
     const streams = groupStreams([unit(5, 'a'), unit(3, 'b'), unit(5, 'c'), unit(4, 'd')]);
-    expect(streams[0]?.entries.map((entry) => entry.line)).toEqual(['b', 'd', 'a', 'c']);
+    expect(streams[0]?.inOrder).toBe(false);
+    expect(streamEntries(streams[0]!).map((entry) => entry.line)).toEqual(['b', 'd', 'a', 'c']);
   });
 
   it('is empty for no units', () => {
     expect(groupStreams([])).toEqual([]);
+  });
+});
+
+describe('entries as units hold them', () => {
+  const entries: LokiEntry[] = [
+    { seconds: 1_795_573_537, nanos: 597_000_000, line: 'a "b"\n\u0000 é 😀' },
+    { seconds: 0, nanos: 0, line: '', metadata: [['', '']] },
+    { seconds: -1, nanos: 999_999_999, line: 'before 1970', metadata: [['trace_id', 't']] },
+    {
+      seconds: 2 ** 40,
+      nanos: 1,
+      line: 'x'.repeat(70_000),
+      metadata: [
+        ['a', 'b'],
+        ['c', 'd'],
+      ],
+    },
+  ];
+
+  it('decode to exactly the entries encoded', () => {
+    expect(decodeEntries(encodeEntries(entries, true))).toEqual(entries);
+    expect(decodeEntries(encodeEntries([], true))).toEqual([]);
+  });
+
+  it('refuse damaged bytes rather than decode something else', () => {
+    const encoded = encodeEntries(entries, true);
+    expect(() => decodeEntries(encoded.subarray(0, encoded.length - 1))).toThrow(/Loki entries/);
+    expect(() => decodeEntries(Buffer.from([0x0a, 0x00]))).toThrow(/field tag 10/);
+    expect(() => decodeEntries(Buffer.from([0x12, 0x02, 0x22, 0x00]))).toThrow(/entry field tag/);
+  });
+
+  it('go into a push as they are when in order with metadata, the same bytes as encoding anew', () => {
+    const streams = groupStreams([UNIT_A, UNIT_B]);
+    expect(streams.every((stream) => stream.inOrder)).toBe(true);
+    // Marked out of order, a stream is decoded, sorted (a no-op here) and encoded anew.
+    const anew = encodePushRequest(
+      streams.map((stream) => ({ ...stream, inOrder: false })),
+      true,
+    );
+    expect(encodePushRequest(streams, true).equals(anew)).toBe(true);
   });
 });
 
@@ -163,11 +207,9 @@ describe('protobuf + snappy push', () => {
   });
 
   it('writes the exact protobuf bytes for a minimal request', () => {
-    const stream: PushStream = {
-      labels: [['a', 'b']],
-      key: '{a="b"}',
-      entries: [{ seconds: 1, nanos: 2, line: 'hi', metadata: [['n', 'v']] }],
-    };
+    const stream = pushStream([['a', 'b']], '{a="b"}', [
+      { seconds: 1, nanos: 2, line: 'hi', metadata: [['n', 'v']] },
+    ]);
     // streams=1 { labels=1 "{a=\"b\"}", entries=2 { timestamp=1 {1:1, 2:2}, line=2 "hi", sm=3 {1:"n", 2:"v"} } }
     expect(encodePushRequest([stream], true).toString('hex')).toBe(
       [
@@ -187,9 +229,7 @@ describe('protobuf + snappy push', () => {
       nanos: (i % 1000) * 1_000_000 + 999_999,
       line: `line ${i} ${'é'.repeat(i % 200)}`,
     }));
-    const big: LokiUnit = {
-      streams: [{ labels: [['kind', 'log']], key: '{kind="log"}', entries }],
-    };
+    const big = unitOfEntries([{ labels: [['kind', 'log']], key: '{kind="log"}', entries }]);
     const body = await encodePushProtobuf(groupStreams([big]), true);
     expect(await post(body, { 'content-type': 'application/x-protobuf' })).toBe(204);
     expect(receiver.violations).toEqual([]);
@@ -200,26 +240,28 @@ describe('protobuf + snappy push', () => {
   });
 
   it('encodes a large push in slices, giving the event loop back, to the very same bytes', async () => {
-    const streamOf = (kind: string, count: number): PushStream => ({
-      labels: [['kind', kind]],
-      key: `{kind="${kind}"}`,
-      entries: Array.from({ length: count }, (_, i) => ({
-        seconds: 1_795_573_537 + i,
-        nanos: i,
-        line: `${kind} ${i} ${'é'.repeat(i % 7)}`,
-        metadata: [['session_id', `s${i % 3}`]] as const,
-      })),
-    });
+    const streamOf = (kind: string, count: number): PushStream =>
+      pushStream(
+        [['kind', kind]],
+        `{kind="${kind}"}`,
+        Array.from({ length: count }, (_, i) => ({
+          seconds: 1_795_573_537 + i,
+          nanos: i,
+          line: `${kind} ${i} ${'é'.repeat(i % 7)}`,
+          metadata: [['session_id', `s${i % 3}`]] as const,
+        })),
+      );
     const streams = [streamOf('log', ENTRIES_PER_SLICE * 3 + 17), streamOf('event', 5)];
     let yields = 0;
-    const sliced = await encodePushRequestInSlices(streams, true, () => {
+    // Without metadata the entries are encoded again, in slices.
+    const sliced = await encodePushRequestInSlices(streams, false, () => {
       yields++;
       return Promise.resolve();
     });
-    expect(sliced.equals(encodePushRequest(streams, true))).toBe(true);
+    expect(sliced.equals(encodePushRequest(streams, false))).toBe(true);
     // 772 entries in slices of 250: the loop is given back between every two slices.
     expect(yields).toBe(3);
-    const body = await encodePushProtobuf(streams, true);
+    const body = await encodePushProtobuf(streams, false);
     expect(await post(body, { 'content-type': 'application/x-protobuf' })).toBe(204);
     expect(receiver.violations).toEqual([]);
     expect(receiver.entries()).toHaveLength(ENTRIES_PER_SLICE * 3 + 17 + 5);
@@ -251,7 +293,7 @@ describe('protobuf + snappy push', () => {
       line: `${i} ${'timestamp="2026-11-25 02:25:37.597 +0000 UTC" kind=log '.repeat(20)}`,
     }));
     const streams = groupStreams([
-      { streams: [{ labels: [['kind', 'log']], key: '{kind="log"}', entries }] },
+      unitOfEntries([{ labels: [['kind', 'log']], key: '{kind="log"}', entries }]),
     ]);
     for (let warm = 0; warm < 10; warm++) await encodePushProtobuf(streams, true);
     const before = process.memoryUsage.rss();
@@ -290,16 +332,25 @@ describe('JSON + gzip push', () => {
   });
 });
 
+/**
+ * A push stream as given, not checked or sorted as `groupStreams` would: what Pharos would send
+ * if it went wrong, for the receiver to refuse.
+ */
+const rawStream = (key: string, entries: LokiEntry[]): PushStream => ({
+  labels: [],
+  key,
+  parts: [encodeEntries(entries, true)],
+  count: entries.length,
+  inOrder: true,
+});
+
 describe('the strict receiver refuses what Loki (or Pharos) must never get', () => {
   const protobuf = { 'content-type': 'application/x-protobuf' };
   const cases: [string, () => Buffer | Promise<Buffer>, Record<string, string>, RegExp][] = [
     [
       'a labels string that does not parse',
       () =>
-        encodePushProtobuf(
-          [{ labels: [], key: '{kind=log}', entries: [{ seconds: 1, nanos: 0, line: 'x' }] }],
-          true,
-        ),
+        encodePushProtobuf([rawStream('{kind=log}', [{ seconds: 1, nanos: 0, line: 'x' }])], true),
       protobuf,
       /expected "/,
     ],
@@ -307,7 +358,7 @@ describe('the strict receiver refuses what Loki (or Pharos) must never get', () 
       'an invalid label name',
       () =>
         encodePushProtobuf(
-          [{ labels: [], key: '{"bad-name"="x"}', entries: [{ seconds: 1, nanos: 0, line: 'x' }] }],
+          [rawStream('{"bad-name"="x"}', [{ seconds: 1, nanos: 0, line: 'x' }])],
           true,
         ),
       protobuf,
@@ -317,7 +368,7 @@ describe('the strict receiver refuses what Loki (or Pharos) must never get', () 
       'a repeated label name',
       () =>
         encodePushProtobuf(
-          [{ labels: [], key: '{a="1", a="2"}', entries: [{ seconds: 1, nanos: 0, line: 'x' }] }],
+          [rawStream('{a="1", a="2"}', [{ seconds: 1, nanos: 0, line: 'x' }])],
           true,
         ),
       protobuf,
@@ -328,14 +379,10 @@ describe('the strict receiver refuses what Loki (or Pharos) must never get', () 
       () =>
         encodePushProtobuf(
           [
-            {
-              labels: [],
-              key: '{a="1"}',
-              entries: [
-                { seconds: 2, nanos: 0, line: 'x' },
-                { seconds: 1, nanos: 0, line: 'y' },
-              ],
-            },
+            rawStream('{a="1"}', [
+              { seconds: 2, nanos: 0, line: 'x' },
+              { seconds: 1, nanos: 0, line: 'y' },
+            ]),
           ],
           true,
         ),
@@ -344,11 +391,7 @@ describe('the strict receiver refuses what Loki (or Pharos) must never get', () 
     ],
     [
       'an empty line',
-      () =>
-        encodePushProtobuf(
-          [{ labels: [], key: '{a="1"}', entries: [{ seconds: 1, nanos: 0, line: '' }] }],
-          true,
-        ),
+      () => encodePushProtobuf([rawStream('{a="1"}', [{ seconds: 1, nanos: 0, line: '' }])], true),
       protobuf,
       /empty line/,
     ],
@@ -357,8 +400,8 @@ describe('the strict receiver refuses what Loki (or Pharos) must never get', () 
       () =>
         encodePushProtobuf(
           [
-            { labels: [], key: '{a="1"}', entries: [{ seconds: 1, nanos: 0, line: 'x' }] },
-            { labels: [], key: '{a="1"}', entries: [{ seconds: 2, nanos: 0, line: 'y' }] },
+            rawStream('{a="1"}', [{ seconds: 1, nanos: 0, line: 'x' }]),
+            rawStream('{a="1"}', [{ seconds: 2, nanos: 0, line: 'y' }]),
           ],
           true,
         ),
@@ -367,11 +410,7 @@ describe('the strict receiver refuses what Loki (or Pharos) must never get', () 
     ],
     [
       'protobuf that is not snappy-compressed',
-      () =>
-        encodePushRequest(
-          [{ labels: [], key: '{a="1"}', entries: [{ seconds: 1, nanos: 0, line: 'x' }] }],
-          true,
-        ),
+      () => encodePushRequest([rawStream('{a="1"}', [{ seconds: 1, nanos: 0, line: 'x' }])], true),
       protobuf,
       /undecodable/,
     ],

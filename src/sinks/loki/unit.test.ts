@@ -2,10 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { countItems, type AcceptedBatch, type FaroPayload } from '../../model/index.js';
 import { readFixtureJson } from '../../../test/helpers/fixtures.js';
 import { compileLabelRules } from './labels.js';
+import { decodeEntries } from './push-protobuf.js';
 import {
   createUnitBuilder,
   deserializeUnit,
   serializeUnit,
+  unitOfEntries,
   type LokiUnit,
   type UnitBuilderOptions,
 } from './unit.js';
@@ -48,7 +50,7 @@ describe('select (unit builder)', () => {
       '{app_environment="test", app_name="capture-app", kind="log", level="warn", service_name="capture-app"}',
       '{app_environment="test", app_name="capture-app", kind="exception", level="error", service_name="capture-app"}',
     ]);
-    const entries = value.streams.flatMap((stream) => stream.entries);
+    const entries = value.streams.flatMap((stream) => decodeEntries(stream.encoded));
     expect(entries.map((entry) => /^timestamp="[^"]+" kind=\w+/.exec(entry.line)?.[0])).toEqual([
       'timestamp="2026-11-25 02:25:37.597 +0000 UTC" kind=log',
       'timestamp="2026-11-25 02:25:37.598 +0000 UTC" kind=log',
@@ -63,6 +65,11 @@ describe('select (unit builder)', () => {
     expect(unit?.items).toEqual({ log: 2, exception: 1 });
     const lineBytes = entries.reduce((sum, entry) => sum + entry.line.length, 0);
     expect(unit?.bytes).toBeGreaterThan(lineBytes);
+    expect(value.streams.map((stream) => [stream.count, stream.inOrder])).toEqual([
+      [1, true],
+      [1, true],
+      [1, true],
+    ]);
   });
 
   it('attaches structured metadata: session, trace, span, page, app ids when present', () => {
@@ -70,7 +77,7 @@ describe('select (unit builder)', () => {
       meta: { session: { id: 's-1' }, page: { id: 'p-1', url: 'https://e.com/x' } },
       logs: [{ message: 'a', trace: { trace_id: 't-1', span_id: 'sp-1' } }, { message: 'b' }],
     };
-    const entries = builder()(batchOf(payload))?.value.streams[0]?.entries ?? [];
+    const entries = decodeEntries(builder()(batchOf(payload))!.value.streams[0]!.encoded);
     expect(entries.map((entry) => entry.metadata)).toEqual([
       [
         ['session_id', 's-1'],
@@ -88,7 +95,9 @@ describe('select (unit builder)', () => {
       ],
     ]);
     const without = builder({ structuredMetadata: false })(batchOf(payload));
-    expect(without?.value.streams[0]?.entries.every((entry) => !entry.metadata)).toBe(true);
+    expect(
+      decodeEntries(without!.value.streams[0]!.encoded).every((entry) => !entry.metadata),
+    ).toBe(true);
   });
 
   it('service_name falls back to the registry name, then the app id; session and user ids are never labels', () => {
@@ -130,17 +139,33 @@ describe('select (unit builder)', () => {
         { message: 'none' },
       ],
     };
-    const entries = builder({ timestamp: 'client' })(batchOf(payload))?.value.streams[0]?.entries;
+    const part = builder({ timestamp: 'client' })(batchOf(payload))!.value.streams[0]!;
+    const entries = decodeEntries(part.encoded);
     expect(entries?.map((entry) => [entry.seconds, entry.nanos])).toEqual([
       [RECEIVED_SECONDS - 1, 500_000_000],
       [RECEIVED_SECONDS, 123_000_000],
       [RECEIVED_SECONDS, 123_000_001],
     ]);
+    expect([part.inOrder, part.first, part.last]).toEqual([
+      true,
+      { seconds: RECEIVED_SECONDS - 1, nanos: 500_000_000 },
+      { seconds: RECEIVED_SECONDS, nanos: 123_000_001 },
+    ]);
+    // A browser that sends its items out of order: the push will sort the stream.
+    const backwards = builder({ timestamp: 'client' })(
+      batchOf({
+        logs: [
+          { message: 'second', timestamp: '2026-11-25T02:25:39.500Z' },
+          { message: 'first', timestamp: '2026-11-25T02:25:38.000Z' },
+        ],
+      }),
+    )!.value.streams[0]!;
+    expect(backwards.inOrder).toBe(false);
   });
 
   it('formats json lines when asked', () => {
     const unit = builder({ format: 'json' })(batchOf({ events: [{ name: 'e' }] }));
-    expect(unit?.value.streams[0]?.entries[0]?.line).toBe(
+    expect(decodeEntries(unit!.value.streams[0]!.encoded)[0]?.line).toBe(
       '{"browser_mobile":"false","event_name":"e","kind":"event","timestamp":"0001-01-01 00:00:00 +0000 UTC"}',
     );
   });
@@ -161,27 +186,22 @@ describe('spool form', () => {
     const strings = JSON.stringify(
       value.streams.map((stream) => [
         stream.labels,
-        stream.entries.map((entry) => [entry.line, entry.metadata]),
+        decodeEntries(stream.encoded).map((entry) => [entry.line, entry.metadata]),
       ]),
     ).length;
-    const entryCount = value.streams.reduce((sum, stream) => sum + stream.entries.length, 0);
+    const entryCount = value.streams.reduce((sum, stream) => sum + stream.count, 0);
     expect(data.length).toBeLessThan(strings + 30 * entryCount);
   });
 
   it('round-trips entries without metadata and odd strings', () => {
-    const value: LokiUnit = {
-      streams: [
-        {
-          labels: [['kind', 'log']],
-          key: '{kind="log"}',
-          entries: [
-            { seconds: 1, nanos: 2, line: 'a "b"\n\u0000 😀' },
-            { seconds: 1, nanos: 3, line: 'x', metadata: [['session_id', 's']] },
-          ],
-        },
-      ],
-    };
-    expect(deserializeUnit(serializeUnit(value))).toEqual(value);
+    const entries = [
+      { seconds: 1, nanos: 2, line: 'a "b"\n\u0000 😀' },
+      { seconds: 1, nanos: 3, line: 'x', metadata: [['session_id', 's']] as const },
+    ];
+    const value = unitOfEntries([{ labels: [['kind', 'log']], entries }]);
+    const back = deserializeUnit(serializeUnit(value));
+    expect(back).toEqual(value);
+    expect(decodeEntries(back.streams[0]!.encoded)).toEqual(entries);
   });
 
   it('refuses data that is not a version 1 unit', () => {

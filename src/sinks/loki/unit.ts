@@ -15,8 +15,10 @@ import {
   type LokiLineFormat,
   type TrailingKeys,
 } from './lines.js';
+import { decodeEntries, encodeEntries } from './push-protobuf.js';
 import {
   clientEntryTime,
+  compareEntryTimes,
   createReceiveClock,
   type EntryTime,
   type LokiTimestampSource,
@@ -36,12 +38,58 @@ export interface LokiStreamPart {
   readonly labels: LabelPairs;
   /** The labels in Prometheus text form: the stream's identity, and what protobuf pushes carry. */
   readonly key: string;
-  readonly entries: readonly LokiEntry[];
+  /**
+   * The entries, encoded at accept time as the `entries` fields of a protobuf StreamAdapter
+   * (push-protobuf.ts), structured metadata included. A unit waits up to a second for its batch,
+   * long enough for the garbage collector to copy it twice and move it to the old generation: as
+   * objects (an entry, its line, its metadata pairs) that was ~3.5 KB of heap a request, as bytes
+   * it is one Buffer outside the heap (docs/performance.md, finding 26). A push then concatenates
+   * them; the JSON push, a push without metadata and the spool decode them.
+   */
+  readonly encoded: Buffer;
+  readonly count: number;
+  readonly first: EntryTime;
+  readonly last: EntryTime;
+  /** Whether the entries are in time order (with receive timestamps, always). */
+  readonly inOrder: boolean;
 }
 
 /** A batch's share for Loki: its lines grouped by stream, in the order Alloy emits them. */
 export interface LokiUnit {
   readonly streams: readonly LokiStreamPart[];
+}
+
+/** A stream part of these entries (at least one), encoded. */
+export function streamPart(
+  labels: LabelPairs,
+  key: string,
+  entries: readonly LokiEntry[],
+): LokiStreamPart {
+  let inOrder = true;
+  for (let i = 1; i < entries.length && inOrder; i++)
+    inOrder = compareEntryTimes(entries[i - 1]!, entries[i]!) <= 0;
+  const first = entries[0]!;
+  const last = entries[entries.length - 1]!;
+  return {
+    labels,
+    key,
+    encoded: encodeEntries(entries, true),
+    count: entries.length,
+    first: { seconds: first.seconds, nanos: first.nanos },
+    last: { seconds: last.seconds, nanos: last.nanos },
+    inOrder,
+  };
+}
+
+/** A unit of streams given as entries (the spool's form, and tests'). */
+export function unitOfEntries(
+  streams: readonly { labels: LabelPairs; key?: string; entries: readonly LokiEntry[] }[],
+): LokiUnit {
+  return {
+    streams: streams.map((stream) =>
+      streamPart(stream.labels, stream.key ?? labelsText(stream.labels), stream.entries),
+    ),
+  };
 }
 
 export interface UnitBuilderOptions {
@@ -54,9 +102,8 @@ export interface UnitBuilderOptions {
   readonly trailingKeys?: TrailingKeys;
 }
 
-/** Bytes a unit costs beyond its strings, per entry and per stream (arrays, numbers, framing). */
-const ENTRY_OVERHEAD_BYTES = 48;
-const STREAM_OVERHEAD_BYTES = 64;
+/** Bytes a stream part costs beyond its encoded entries and its key (object, times, Buffer). */
+const STREAM_OVERHEAD_BYTES = 160;
 const LABEL_CACHE_SIZE = 4096;
 
 /**
@@ -89,7 +136,6 @@ export function createUnitBuilder(
     const streams = new Map<string, { labels: LabelPairs; entries: LokiEntry[] }>();
     const cachePrefix = `${defaults.serviceName}\u0000${appName ?? ''}\u0000${defaults.appEnvironment ?? ''}`;
     const items: { [K in LokiItem['kind']]?: number } = {};
-    let bytes = 0;
 
     // Within a batch the label set depends on the kind and level only: look the long shared key
     // up once per pair, not once per line (hashing it costs more than the rest of the lookup).
@@ -124,17 +170,19 @@ export function createUnitBuilder(
       if (!stream) {
         stream = { labels: labelSet.labels, entries: [] };
         streams.set(labelSet.key, stream);
-        bytes += STREAM_OVERHEAD_BYTES + labelSet.key.length;
       }
       stream.entries.push(entry);
-      bytes += ENTRY_OVERHEAD_BYTES + line.length + metadataLength(metadata);
       items[item.kind] = (items[item.kind] ?? 0) + 1;
     }
 
-    const value: LokiUnit = {
-      streams: [...streams].map(([key, stream]) => ({ key, ...stream })),
-    };
-    return { value, bytes, items };
+    let bytes = 0;
+    const parts: LokiStreamPart[] = [];
+    for (const [key, stream] of streams) {
+      const part = streamPart(stream.labels, key, stream.entries);
+      bytes += STREAM_OVERHEAD_BYTES + key.length + part.encoded.length;
+      parts.push(part);
+    }
+    return { value: { streams: parts }, bytes, items };
   };
 }
 
@@ -166,12 +214,6 @@ function withTrace(batchMetadata: BatchMetadata, item: LokiItem): LabelPairs {
   return pairs;
 }
 
-function metadataLength(metadata: LabelPairs | undefined): number {
-  let length = 0;
-  for (const [name, value] of metadata ?? []) length += name.length + value.length + 8;
-  return length;
-}
-
 // --- spool form ---
 
 /**
@@ -184,7 +226,7 @@ const SPOOL_VERSION = 1;
 export function serializeUnit(unit: LokiUnit): Buffer {
   const streams = unit.streams.map((stream) => [
     stream.labels,
-    stream.entries.map((entry) =>
+    decodeEntries(stream.encoded).map((entry) =>
       entry.metadata
         ? [entry.seconds, entry.nanos, entry.line, entry.metadata]
         : [entry.seconds, entry.nanos, entry.line],
@@ -220,7 +262,8 @@ export function deserializeUnit(data: Buffer): LokiUnit {
       if (entry.length === 3) return { seconds, nanos, line };
       return { seconds, nanos, line, metadata: pairsOf(entry[3], `${where} metadata`) };
     });
-    return { labels, key: labelsText(labels), entries };
+    if (entries.length === 0) throw new Error(`Loki spool unit: stream ${index} has no entries`);
+    return streamPart(labels, labelsText(labels), entries);
   });
   return { streams };
 }
