@@ -1,7 +1,7 @@
 import { PharosError } from '../errors/index.js';
 import type { Sender } from '../model/index.js';
 import type { App } from '../registry/index.js';
-import { compileOrigins, type OriginMatcher } from './origins.js';
+import { originMatcherOf, type OriginMatcher } from './origins.js';
 
 /** What admission needs from the registry: a synchronous, in-memory key lookup. */
 export interface KeyResolver {
@@ -30,17 +30,10 @@ export interface Admitted {
  * Unknown key ⇒ 401, browser origin outside the app's list ⇒ 403.
  */
 export function createAdmission(keys: KeyResolver) {
-  // Apps are immutable snapshots in the registry cache: a reload makes new objects, so the
-  // compiled matcher of an old app is dropped with it.
-  const matchers = new WeakMap<App, OriginMatcher>();
-  const matcherOf = (app: App): OriginMatcher => {
-    let matcher = matchers.get(app);
-    if (matcher === undefined) {
-      matcher = compileOrigins(app.allowedOrigins);
-      matchers.set(app, matcher);
-    }
-    return matcher;
-  };
+  // Apps are immutable snapshots in the registry cache: a reload makes new objects and lists,
+  // so the compiled matcher of an old list is dropped with it. Matchers are kept by list, not by
+  // app: apps with equal origins share one list, hence one matcher (origins.ts).
+  const matcherOf = (app: App): OriginMatcher => originMatcherOf(app.allowedOrigins);
 
   function resolve(request: Pick<AdmissionRequest, 'pathKey' | 'headerKey'>) {
     const key = request.pathKey || request.headerKey;

@@ -1,4 +1,4 @@
 export { createAdmission } from './admission.js';
 export type { Admission, AdmissionRequest, Admitted, KeyResolver } from './admission.js';
-export { compileOrigins } from './origins.js';
+export { compileOrigins, originMatcherOf } from './origins.js';
 export type { OriginMatcher } from './origins.js';

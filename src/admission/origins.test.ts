@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { normaliseOrigins } from '../registry/index.js';
-import { compileOrigins } from './origins.js';
+import { compileOrigins, originMatcherOf } from './origins.js';
 
 describe('allowed origins', () => {
   const allow = compileOrigins(
@@ -35,6 +35,18 @@ describe('allowed origins', () => {
   it('allows everything with * or an empty list', () => {
     expect(compileOrigins(['*'])('https://anything.example')).toBe(true);
     expect(compileOrigins([])('https://anything.example')).toBe(true);
+  });
+
+  it('compiles one matcher per list, so apps sharing a list share its matcher', () => {
+    const list = ['https://shop.example.com', 'https://*.preview.example.com'];
+    expect(originMatcherOf(list)).toBe(originMatcherOf(list));
+    // An equal list that is another object (a reload's) is compiled again, and matches the same.
+    const reloaded = [...list];
+    expect(originMatcherOf(reloaded)).not.toBe(originMatcherOf(list));
+    expect(originMatcherOf(reloaded)('https://pr-1.preview.example.com')).toBe(true);
+    expect(originMatcherOf(reloaded)('https://evil.example.com')).toBe(false);
+    expect(originMatcherOf([])('https://anything.example')).toBe(true);
+    expect(originMatcherOf(['*'])('https://anything.example')).toBe(true);
   });
 
   it('refuses origins with paths or without a scheme', () => {

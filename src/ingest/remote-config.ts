@@ -1,5 +1,5 @@
 import { xxh3 } from '@node-rs/xxhash';
-import { compileOrigins, type KeyResolver, type OriginMatcher } from '../admission/index.js';
+import { originMatcherOf, type KeyResolver, type OriginMatcher } from '../admission/index.js';
 import { PharosError } from '../errors/index.js';
 import type { App } from '../registry/index.js';
 
@@ -71,7 +71,7 @@ export function createRemoteConfigHandler(keys: KeyResolver) {
       representation = {
         body,
         etag: `"${xxh3.xxh64(body).toString(16).padStart(16, '0')}"`,
-        matchesOrigin: compileOrigins(app.allowedOrigins),
+        matchesOrigin: originMatcherOf(app.allowedOrigins),
       };
       representations.set(app, representation);
     }

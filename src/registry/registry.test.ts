@@ -40,6 +40,37 @@ describe('registry', () => {
     expect(registry.resolveKey('pk_unknown')).toBeUndefined();
   });
 
+  it('gives the cached apps of one snapshot shared, frozen lists and limits where they are equal', async () => {
+    await registry.createTenant({ id: 'acme' });
+    const origins = ['https://shop.acme.example'];
+    const limits = { requests: { perSecond: 5, burst: 10 } };
+    await registry.createApp({ tenantId: 'acme', name: 'shop', allowedOrigins: origins, limits });
+    await registry.createApp({ tenantId: 'acme', name: 'blog', allowedOrigins: origins, limits });
+    await registry.createApp({ tenantId: 'acme', name: 'wiki', allowedOrigins: ['*'] });
+    const [shop, blog, wiki] = ['shop', 'blog', 'wiki'].map((id) => registry.cachedApp(id)!);
+    expect(shop!.allowedOrigins).toEqual(origins);
+    expect(blog!.allowedOrigins).toBe(shop!.allowedOrigins);
+    expect(blog!.limits).toBe(shop!.limits);
+    expect(wiki!.allowedOrigins).toEqual(['*']);
+    expect(wiki!.limits).toEqual({});
+    expect(wiki!.environments).toBe(shop!.environments);
+    expect(shop!.tenantId).toBe(registry.cachedTenant('acme')!.id);
+    // Shared, so a write must fail rather than change the other apps.
+    expect(Object.isFrozen(shop!.allowedOrigins)).toBe(true);
+    expect(Object.isFrozen(shop!.limits.requests)).toBe(true);
+    expect(() => shop!.allowedOrigins.push('https://evil.example')).toThrow(TypeError);
+
+    // A change makes new objects for every app (the WeakMaps keyed by them see it), and the
+    // changed app no longer shares what it changed.
+    await registry.setAppLimits('blog', { requests: { perSecond: 1, burst: 1 } });
+    const [shopAfter, blogAfter] = ['shop', 'blog'].map((id) => registry.cachedApp(id)!);
+    expect(shopAfter).not.toBe(shop);
+    expect(shopAfter!.allowedOrigins).not.toBe(shop!.allowedOrigins);
+    expect(blogAfter!.allowedOrigins).toBe(shopAfter!.allowedOrigins);
+    expect(blogAfter!.limits).toEqual({ requests: { perSecond: 1, burst: 1 } });
+    expect(shopAfter!.limits).toEqual(limits);
+  });
+
   it('keeps rotated keys valid for the grace period, then refuses them', async () => {
     await registry.createTenant({ id: 'acme' });
     const { key: first } = await registry.createApp({ tenantId: 'acme', name: 'shop' });

@@ -3,6 +3,7 @@ import { Value } from '@sinclair/typebox/value';
 import { ConfigSchema, LimitsSchema } from '../config/schema.js';
 import { PharosError } from '../errors/index.js';
 import { isSlug, randomToken } from '../lib/ids.js';
+import { AppCompactor } from './compact.js';
 import { followRegistryChanges, type ChangeFollower } from './follow.js';
 import type {
   AdminToken,
@@ -214,7 +215,11 @@ export class Registry {
     if (!force && (await this.store.version()) === this.loadedVersion) return;
     const snapshot = await this.store.snapshot();
     const tenants = new Map(snapshot.tenants.map((tenant) => [tenant.id, tenant]));
-    const apps = new Map(snapshot.apps.map((app) => [app.id, app]));
+    // The cache keeps every app for the life of the process: equal parts are shared.
+    const compactor = new AppCompactor();
+    const apps = new Map(
+      snapshot.apps.map((app) => [app.id, compactor.compact(app, tenants.get(app.tenantId))]),
+    );
     const byKey = new Map<string, ResolvedKey>();
     for (const key of snapshot.keys) {
       const app = apps.get(key.appId);

@@ -47,6 +47,90 @@ export function chargeSet(
   return { specs, keys, costs, increments, tolerances };
 }
 
+/** What a charge set takes from its rates: the same for every app with the same limits. */
+interface ChargeShape {
+  readonly costs: readonly number[];
+  readonly increments: readonly number[];
+  readonly tolerances: readonly number[];
+}
+
+/**
+ * Charge sets whose costs, increments and tolerances are shared by every set of the same rates,
+ * costs and share: with 10,000 apps of equal limits, one copy of those arrays instead of 10,000.
+ * Only a set's keys (its buckets) are its own, and a list of specs that several plans share (a
+ * tenant's apps without limits of their own) gets one set for all of them.
+ */
+export class ChargeShapes {
+  private readonly shapes = new Map<string, ChargeShape>();
+  private readonly sets = new WeakMap<readonly BucketSpec[], ChargeSet>();
+
+  constructor(
+    /** Distinct shapes kept; past it they are all forgotten (rates are few, unless churned). */
+    private readonly maxShapes = 4096,
+  ) {}
+
+  /**
+   * The set of `specs`, the first `charged` of them at cost 1 and the `checked` after them at
+   * cost 0 (refused only while in debt past their burst). `shared`: `specs` is a list other
+   * plans hold too, so its set is remembered for them (weakly, with the list).
+   */
+  chargeSet(
+    specs: readonly BucketSpec[],
+    charged: number,
+    checked: number,
+    share: number,
+    shared: boolean,
+  ): ChargeSet {
+    const shape = this.shapeOf(specs, charged, checked, share);
+    const known = shared ? this.sets.get(specs) : undefined;
+    // One shape object per id: the same increments mean the same costs, rates and share.
+    if (known !== undefined && known.increments === shape.increments) return known;
+    const set: ChargeSet = {
+      specs,
+      keys: specs.map((spec) => spec.key),
+      costs: shape.costs,
+      increments: shape.increments,
+      tolerances: shape.tolerances,
+    };
+    if (shared) this.sets.set(specs, set);
+    return set;
+  }
+
+  /** Shapes known (tests). */
+  size(): number {
+    return this.shapes.size;
+  }
+
+  private shapeOf(
+    specs: readonly BucketSpec[],
+    charged: number,
+    checked: number,
+    share: number,
+  ): ChargeShape {
+    if (charged + checked !== specs.length)
+      throw new Error(`${specs.length} specs, ${charged} charged and ${checked} checked`);
+    const parts = [String(share)];
+    for (let i = 0; i < specs.length; i++) {
+      const { perSecond, burst } = specs[i]!.rate;
+      parts.push(`${i < charged ? 1 : 0}:${perSecond}:${burst}`);
+    }
+    const id = parts.join('|');
+    let shape = this.shapes.get(id);
+    if (shape === undefined) {
+      const costs = specs.map((_, i) => (i < charged ? 1 : 0));
+      const { increments, tolerances } = chargeSet(specs, costs, share);
+      shape = {
+        costs: Object.freeze(costs),
+        increments: Object.freeze(increments),
+        tolerances: Object.freeze(tolerances),
+      };
+      if (this.shapes.size >= this.maxShapes) this.shapes.clear();
+      this.shapes.set(id, shape);
+    }
+    return shape;
+  }
+}
+
 /** Whole seconds to put in `Retry-After`: the wait rounded up, at least 1. */
 export function retryAfterSeconds(waitMs: number): number {
   return Math.max(1, Math.ceil(waitMs / 1000));

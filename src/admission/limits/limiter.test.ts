@@ -310,6 +310,80 @@ describe('LimitPlanner', () => {
     expect(after.requests[1]).not.toBe(before.requests[1]);
     expect(after.requests[1]?.rate).toEqual(rate(1, 1));
   });
+
+  it('gives the plans of apps with equal limits one charge-set shape, and each its own keys', () => {
+    const plans = planner();
+    const [shopPlan, blogPlan] = [plans.planFor('acme', shop), plans.planFor('acme', blog)];
+    const [shopSet, blogSet] = [
+      plans.requestChargeSet(shopPlan, 0.5),
+      plans.requestChargeSet(blogPlan, 0.5),
+    ];
+    expect(blogSet.costs).toBe(shopSet.costs);
+    expect(blogSet.increments).toBe(shopSet.increments);
+    expect(blogSet.tolerances).toBe(shopSet.tolerances);
+    expect(shopSet.keys).toEqual([
+      'pharos:limit:global:requests',
+      'pharos:limit:tenant:acme:requests',
+      'pharos:limit:app:shop:requests',
+    ]);
+    expect(blogSet.keys[2]).toBe('pharos:limit:app:blog:requests');
+    // Kept on the plan for its share; another share gets its own rates.
+    expect(plans.requestChargeSet(shopPlan, 0.5)).toBe(shopSet);
+    const whole = plans.requestChargeSet(shopPlan, 1);
+    expect(whole.increments).not.toBe(shopSet.increments);
+    expect(whole.increments).toEqual([10, 100, 100]);
+    expect(whole.tolerances).toEqual([100, 500, 300]);
+  });
+
+  it('does not share the shape of apps whose own limits differ', () => {
+    const plans = planner();
+    const strict = makeApp('strict', 'acme', { requests: rate(1, 1) });
+    const [shopSet, strictSet] = [
+      plans.requestChargeSet(plans.planFor('acme', shop), 1),
+      plans.requestChargeSet(plans.planFor('acme', strict), 1),
+    ];
+    expect(strictSet.increments).not.toBe(shopSet.increments);
+    expect(strictSet.increments).toEqual([10, 100, 1000]);
+  });
+
+  it("gives a tenant's apps without limits of their own the tenant's lists and one charge set", () => {
+    const plans = new LimitPlanner(
+      { global: {}, tenant: { requests: rate(10, 5) }, app: {} },
+      'pharos:',
+      tenantDirectory(makeTenant('acme', { items: rate(100, 100) })).tenantOf,
+      new LimiterMetrics(new Registry()),
+    );
+    const [shopPlan, blogPlan] = [plans.planFor('acme', shop), plans.planFor('acme', blog)];
+    expect(blogPlan.requests).toBe(shopPlan.requests);
+    expect(blogPlan.payload).toBe(shopPlan.payload);
+    expect(blogPlan.payloadMeasures).toBe(shopPlan.payloadMeasures);
+    expect(plans.requestChargeSet(blogPlan, 1)).toBe(plans.requestChargeSet(shopPlan, 1));
+    expect(plans.redisStageOne(blogPlan)).toBe(plans.redisStageOne(shopPlan));
+    expect(plans.redisStageOne(shopPlan).keys).toEqual([
+      'pharos:limit:tenant:acme:requests',
+      'pharos:limit:tenant:acme:items',
+    ]);
+    expect(plans.redisStageOne(shopPlan).costs).toEqual([1, 0]);
+    // An app with a limit of its own has its own lists, and its own buckets in them.
+    const own = plans.planFor('acme', makeApp('own', 'acme', { bytes: rate(1000, 1000) }));
+    expect(own.requests).toBe(shopPlan.requests);
+    expect(own.payload.map((spec) => spec.key)).toEqual([
+      'pharos:limit:tenant:acme:items',
+      'pharos:limit:app:own:bytes',
+    ]);
+    expect(shopPlan.payload.map((spec) => spec.key)).toEqual(['pharos:limit:tenant:acme:items']);
+  });
+
+  it("applies a tenant's new limits to the charge sets of its apps at once", () => {
+    const tenants = tenantDirectory(makeTenant('acme'));
+    const plans = planner(tenants);
+    const before = plans.requestChargeSet(plans.planFor('acme', shop), 1);
+    tenants.set(makeTenant('acme', { requests: rate(1, 1) }));
+    const after = plans.requestChargeSet(plans.planFor('acme', shop), 1);
+    expect(after).not.toBe(before);
+    expect(after.keys).toEqual(before.keys);
+    expect(after.increments).toEqual([10, 1000, 100]);
+  });
 });
 
 describe('effectiveLimits', () => {

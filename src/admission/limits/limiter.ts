@@ -4,12 +4,7 @@ import type { App, Limits } from '../../registry/index.js';
 import { RedisFailover, type LimiterLogger } from './failover.js';
 import { MemoryBuckets, chargeSet, retryAfterSeconds } from './gcra.js';
 import { LimiterMetrics, type DecisionCell, type LimiterBackend } from './metrics.js';
-import {
-  LimitPlanner,
-  requestChargeSet,
-  type TargetPlan,
-  type TenantLimitsSource,
-} from './plan.js';
+import { LimitPlanner, type TargetPlan, type TenantLimitsSource } from './plan.js';
 import { RedisBuckets } from './redis-buckets.js';
 import {
   ALLOWED,
@@ -98,8 +93,6 @@ class RateLimiter implements Limiter {
   private readonly localShare: number;
   /** Said in a refusal made on the local buckets, when they hold less than the whole limit. */
   private readonly localNote: string;
-  /** Per plan, the one stage-1 set sent to Redis: request buckets charged, payload ones checked. */
-  private readonly sharedStageOne = new WeakMap<TargetPlan, ChargeSet>();
 
   constructor(options: LimiterOptions) {
     const clock = options.clock ?? Date.now;
@@ -140,12 +133,15 @@ class RateLimiter implements Limiter {
     const plan = this.planner.planFor(tenantId, app);
     if (this.failover?.usesRedis) {
       if (plan.requests.length === 0 && plan.payload.length === 0) return ALLOWED;
-      return this.chargeRedis(plan, plan.allowedRequests, this.stageOneInRedis(plan), (share) =>
-        requestChargeSet(plan, share),
+      return this.chargeRedis(
+        plan,
+        plan.allowedRequests,
+        this.planner.redisStageOne(plan),
+        (share) => this.planner.requestChargeSet(plan, share),
       );
     }
     if (plan.requests.length === 0) return ALLOWED;
-    const set = requestChargeSet(plan, this.localShare);
+    const set = this.planner.requestChargeSet(plan, this.localShare);
     return this.settle(plan, plan.allowedRequests, set, this.local.charge(set), true);
   }
 
@@ -184,23 +180,6 @@ class RateLimiter implements Limiter {
   async close(): Promise<void> {
     this.failover?.close();
     await this.redis?.close();
-  }
-
-  /**
-   * Stage 1 in Redis: the request buckets charged 1 each, and the payload buckets charged 0,
-   * which refuses while earlier payloads hold one in debt past its burst. Built once per plan.
-   */
-  private stageOneInRedis(plan: TargetPlan): ChargeSet {
-    let set = this.sharedStageOne.get(plan);
-    if (set === undefined) {
-      set = chargeSet(
-        [...plan.requests, ...plan.payload],
-        [...plan.requests.map(() => 1), ...plan.payload.map(() => 0)],
-        1,
-      );
-      this.sharedStageOne.set(plan, set);
-    }
-    return set;
   }
 
   /** One round trip; on any failure the same decision is made on the local buckets at once. */
