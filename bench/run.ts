@@ -278,7 +278,7 @@ async function main(): Promise<void> {
       // Long enough to fill the idempotency store (every request has a fresh key), so that
       // this run's RSS, which the RSS line includes, is the steady state's: the short rounds
       // above end long before (docs/performance.md, finding 23).
-      const latencySeconds = Math.round(
+      const latencySeconds = Math.ceil(
         Math.min(
           options.steadyMaxSeconds,
           Math.max(options.durationSeconds, options.steadyRequests / targetRps),
