@@ -3,6 +3,12 @@ import type { GeneratorKind, RunResult } from './measure.js';
 import { median, round } from './stats.js';
 import type { Variant, VariantName } from './variants.js';
 
+export interface ManyAppsHold {
+  readonly seconds: number;
+  readonly rps: number;
+  readonly peakRssUnderLoadMiB: number;
+}
+
 export interface VariantSummary {
   readonly label: string;
   readonly description: string;
@@ -62,6 +68,8 @@ export interface BenchResults {
   };
   readonly variants: Partial<Record<VariantName, VariantSummary>>;
   readonly latencyAt80?: FixedRateResult & { readonly variant: VariantName };
+  /** The many-apps server held under load (closed loop) for its steady-state memory. */
+  readonly manyAppsHeld?: ManyAppsHold;
   readonly budget: readonly BudgetLine[];
   readonly notes: readonly string[];
 }

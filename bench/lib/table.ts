@@ -35,6 +35,13 @@ export function resultsTable(results: BenchResults): string {
         `held ${fmt(latency.seconds)} s, peak RSS ${latency.peakRssUnderLoadMiB} MiB.`,
     );
   }
+  const held = results.manyAppsHeld;
+  if (held) {
+    rows.push(
+      '',
+      `Many apps held under load (closed loop) for ${fmt(held.seconds)} s: ${fmt(held.rps)} req/s, peak RSS ${held.peakRssUnderLoadMiB} MiB.`,
+    );
+  }
   return rows.join('\n');
 }
 

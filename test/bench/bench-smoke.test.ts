@@ -48,6 +48,7 @@ describe('npm run bench --smoke', () => {
     }
     expect(results.latencyAt80?.counts.completed).toBeGreaterThan(0);
     expect(results.latencyAt80?.notIngested).toBe(0);
+    expect(results.manyAppsHeld?.peakRssUnderLoadMiB).toBeGreaterThan(0);
     expect(results.budget.map((line) => line.line)).toHaveLength(6);
     for (const line of results.budget) expect(typeof line.measured).toBe('string');
     expect(output).toContain('| server |');
@@ -60,6 +61,7 @@ interface SmokeResults {
   machine: { cores: number };
   variants: Record<string, { runs: { notIngested: number }[]; summary: Record<string, number> }>;
   latencyAt80?: { counts: { completed: number }; notIngested: number };
+  manyAppsHeld?: { peakRssUnderLoadMiB: number };
   budget: { line: string; measured: string; met?: boolean }[];
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateBudget } from '../../bench/lib/budget.js';
 import type { FixedRateResult } from '../../bench/lib/latency-run.js';
+import type { VariantSummary } from '../../bench/lib/results.js';
 
 const latencyRun = (p99: number, serverCpuCores: number): FixedRateResult => ({
   targetRps: 2000,
@@ -39,5 +40,52 @@ describe('the budget line of p99 at 80% load', () => {
     const line = latencyLine(latencyRun(1800, 0.94));
     expect(line?.met).toBe(false);
     expect(line?.measured).toContain('near saturation, not at 80%');
+  });
+});
+
+const variant = (rps: number, peakRssUnderLoadMiB: number): VariantSummary => ({
+  label: 'x',
+  description: 'x',
+  cpus: '0',
+  sharesLoadgenCore: false,
+  runs: [],
+  summary: {
+    rps,
+    minRps: rps,
+    maxRps: rps,
+    p50Ms: 1,
+    p90Ms: 2,
+    p99Ms: 3,
+    serverCpuCores: 1,
+    rpsPerServerCore: rps,
+    peakRssUnderLoadMiB,
+    peakRssLifetimeMiB: peakRssUnderLoadMiB,
+    acceptedShare: 1,
+    loadgenCpuShare: 0.1,
+    interferenceCores: 0,
+  },
+});
+
+describe('the budget line of memory with many apps', () => {
+  const manyAppsLine = (held?: { seconds: number; rps: number; peakRssUnderLoadMiB: number }) =>
+    evaluateBudget(
+      { pharos: variant(3000, 240), apps: variant(2000, 270) },
+      latencyRun(12, 0.8),
+      2,
+      held,
+    ).find((line) => line.line === 'memory flat with many apps');
+
+  it('compares the servers at steady state: the latency run for one app', () => {
+    // One app: 250 MiB after the latency run (more than its 240 in the rounds); 270 is +20.
+    const line = manyAppsLine();
+    expect(line?.met).toBe(true);
+    expect(line?.measured).toContain('270 MiB (+20 MiB over 250)');
+  });
+
+  it('takes the many-apps server held under load when it grew past its rounds', () => {
+    const line = manyAppsLine({ seconds: 60, rps: 2100, peakRssUnderLoadMiB: 520 });
+    expect(line?.met).toBe(false);
+    expect(line?.measured).toContain('520 MiB (+270 MiB over 250)');
+    expect(line?.measured).toContain('held 60 s');
   });
 });
