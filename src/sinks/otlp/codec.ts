@@ -38,7 +38,7 @@ export const SPANS_PER_SLICE = 200;
 
 /**
  * The same request as `encodeTraceRequest`, a slice of spans at a time with the event loop free
- * in between. A second's spans at 2,400 requests/s took 4–6 ms to encode in one piece, a pause
+ * in between. A second's spans at 2,400 requests/s took 4–7 ms to encode in one piece, a pause
  * that every request arriving meanwhile waited out (docs/performance.md, finding 25).
  *
  * `resourceSpans` is a repeated field in both encodings: protobuf entries, each self-delimited,
