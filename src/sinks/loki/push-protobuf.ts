@@ -228,7 +228,10 @@ export function encodeEntries(entries: readonly LokiEntry[], withMetadata: boole
   const sizes = new Sizes();
   let total = 0;
   for (const entry of entries) total += field(sizeEntry(entry, withMetadata, sizes));
-  const buffer = Buffer.allocUnsafe(total);
+  // Its own memory, not a slice of Node's shared 8 KiB pool: a unit that waits in a queue (a
+  // backend down for minutes) would otherwise keep the whole slab alive, with the slices of
+  // other tenants' units that were pushed long ago, and the queues' byte bounds would undercount.
+  const buffer = Buffer.allocUnsafeSlow(total);
   let pos = 0;
   for (const entry of entries) pos = writeEntry(buffer, pos, entry, withMetadata, sizes);
   if (pos !== total) throw new Error(`protobuf size mismatch: wrote ${pos} of ${total} bytes`);

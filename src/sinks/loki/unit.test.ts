@@ -65,6 +65,10 @@ describe('select (unit builder)', () => {
     expect(unit?.items).toEqual({ log: 2, exception: 1 });
     const lineBytes = entries.reduce((sum, entry) => sum + entry.line.length, 0);
     expect(unit?.bytes).toBeGreaterThan(lineBytes);
+    // Each part owns its bytes: a slice of Node's shared pool would keep the whole slab alive
+    // for as long as the unit waits in a queue, uncounted.
+    for (const stream of value.streams)
+      expect(stream.encoded.buffer.byteLength).toBe(stream.encoded.length);
     expect(value.streams.map((stream) => [stream.count, stream.inOrder])).toEqual([
       [1, true],
       [1, true],

@@ -42,9 +42,9 @@ export interface LokiStreamPart {
    * The entries, encoded at accept time as the `entries` fields of a protobuf StreamAdapter
    * (push-protobuf.ts), structured metadata included. A unit waits up to a second for its batch,
    * long enough for the garbage collector to copy it twice and move it to the old generation: as
-   * objects (an entry, its line, its metadata pairs) that was ~3.5 KB of heap a request, as bytes
-   * it is one Buffer outside the heap (docs/performance.md, finding 26). A push then concatenates
-   * them; the JSON push, a push without metadata and the spool decode them.
+   * objects (an entry, its line, its metadata pairs) that was ~2.2 KB of heap a unit, as bytes
+   * it is ~0.5 KB and one Buffer outside the heap (docs/performance.md, finding 26). A push then
+   * concatenates them; the JSON push, a push without metadata and the spool decode them.
    */
   readonly encoded: Buffer;
   readonly count: number;
