@@ -13,6 +13,15 @@ export interface PushStream {
   readonly inOrder: boolean;
 }
 
+interface StreamInProgress {
+  readonly labels: LabelPairs;
+  readonly key: string;
+  readonly parts: Buffer[];
+  count: number;
+  inOrder: boolean;
+  last: EntryTime;
+}
+
 /**
  * Merges the streams of several units (oldest unit first) into one stream per label set, so a
  * push never names a stream twice. Entries keep their order; `streamEntries` sorts a stream by
@@ -20,22 +29,24 @@ export interface PushStream {
  * restart), because Loki ingests fastest, and older Loki versions only, in order.
  */
 export function groupStreams(units: readonly LokiUnit[]): PushStream[] {
-  const streams = new Map<
-    string,
-    { labels: LabelPairs; key: string; parts: Buffer[]; count: number; inOrder: boolean }
-  >();
-  const lastOf = new Map<string, EntryTime>();
+  // Each stream with the time of its latest entry so far, to tell whether the next part follows.
+  const streams = new Map<string, StreamInProgress>();
   for (const unit of units) {
     for (const part of unit.streams) {
-      let stream = streams.get(part.key);
-      if (!stream) {
-        stream = { labels: part.labels, key: part.key, parts: [], count: 0, inOrder: true };
-        streams.set(part.key, stream);
+      const stream = streams.get(part.key);
+      if (stream === undefined) {
+        streams.set(part.key, {
+          labels: part.labels,
+          key: part.key,
+          parts: [part.encoded],
+          count: part.count,
+          inOrder: part.inOrder,
+          last: part.last,
+        });
+        continue;
       }
-      const last = lastOf.get(part.key);
-      if (!part.inOrder || (last !== undefined && compareEntryTimes(last, part.first) > 0))
-        stream.inOrder = false;
-      lastOf.set(part.key, part.last);
+      if (!part.inOrder || compareEntryTimes(stream.last, part.first) > 0) stream.inOrder = false;
+      stream.last = part.last;
       stream.parts.push(part.encoded);
       stream.count += part.count;
     }
