@@ -201,6 +201,41 @@ describe('memory held after delivery', () => {
     collectGarbage();
     expect(selected[0]?.deref()).toBeUndefined();
   });
+
+  it('holds nothing per wait: a sender that has waited 20,000 times holds no more than one that waited 200', async () => {
+    // Every retry of a push that failed waits out a backoff. With an immediate sleep, a backend
+    // that refuses the first `failures` pushes makes the sender wait that many times, then
+    // deliver and settle into waiting for the next batch. Racing a promise that lives as long as
+    // the sender (the stop) left a reaction on it per wait: ~330 bytes each, for good.
+    async function heapAfterRetries(failures: number): Promise<number> {
+      let pushes = 0;
+      const protocol: SinkProtocol<{ seq: number }> = {
+        kind: 'retries',
+        select: (batch) => ({ value: { seq: batch.itemCount }, bytes: 10, items: { log: 1 } }),
+        serialize: (value) => Buffer.from(JSON.stringify(value)),
+        deserialize: (data) => JSON.parse(data.toString()) as { seq: number },
+        send: () => Promise.resolve(++pushes > failures ? { status: 'delivered' } : down),
+      };
+      const sink = await openSink(protocol, testOptions(dir), {
+        ...testDeps(),
+        sleep: () => Promise.resolve(),
+      });
+      offerNow(sink, fakeBatch(1));
+      await waitUntil(() => pushes > failures, 10_000, 'the delivery after the retries');
+      await sink.flush();
+      collectGarbage();
+      const heapUsed = process.memoryUsage().heapUsed;
+      await sink.close();
+      return heapUsed;
+    }
+
+    await heapAfterRetries(200); // compiled code and one-time state
+    collectGarbage();
+    const few = await heapAfterRetries(200);
+    const many = await heapAfterRetries(20_000);
+    // The leak made this 6.5 MB; what is left is noise.
+    expect(many - few).toBeLessThan(1024 * 1024);
+  });
 });
 
 describe('memory and spool', () => {

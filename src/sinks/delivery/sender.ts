@@ -5,7 +5,7 @@ import type { DeliveryQueue, Lease } from './delivery-queue.js';
 import { totalItems, addItemCounts } from './item-counts.js';
 import { createLogLimiter } from './rate-limited-log.js';
 import type { DeliveryOptions, ItemCounts, SendOutcome, SinkProtocol } from './types.js';
-import { Doorbell, settlesWithin, type Sleep } from './wait.js';
+import { Doorbell, Latch, settlesWithin, type Sleep } from './wait.js';
 
 /** After aborting a push at shutdown, how long it gets to return (a protocol should at once). */
 const ABORT_GRACE_MS = 1000;
@@ -44,8 +44,8 @@ type RetryOutcome = Extract<SendOutcome, { status: 'retry' }>;
 export class Sender<T> {
   private readonly doorbell = new Doorbell();
   private stopRequested = false;
-  private resolveStopping: () => void = () => undefined;
-  private readonly stopping = new Promise<void>((resolve) => (this.resolveStopping = resolve));
+  /** Fired by `stop()`: ends every wait of the loop. */
+  private readonly stopping = new Latch();
   /** Once true, outcomes that arrive are ignored: shutdown has taken over the units. */
   private stopped = false;
   private current: { lease: Lease<T>; attempted: boolean } | undefined;
@@ -111,7 +111,7 @@ export class Sender<T> {
    */
   async stop(drainMs: number): Promise<UnsettledLease<T> | undefined> {
     this.stopRequested = true;
-    this.resolveStopping();
+    this.stopping.fire();
     const attempt = this.attempt;
     if (attempt !== undefined && !(await settlesWithin(attempt, drainMs))) {
       this.pushAbort?.abort(new Error('the sink is shutting down'));
@@ -165,7 +165,7 @@ export class Sender<T> {
       if (readiness.state === 'idle' && this.flushDone()) this.releaseFlushWaiters();
       const bell = this.doorbell.wait();
       if (readiness.state === 'wait') await this.pause(readiness.until - now, bell);
-      else await Promise.race([bell, this.stopping]);
+      else await this.stopping.during((stopped) => Promise.race([bell, stopped]));
     }
     return undefined;
   }
@@ -299,9 +299,11 @@ export class Sender<T> {
   /** Waits `ms`, or until stopped, or until `bell` rings. */
   private async pause(ms: number, bell?: Promise<void>): Promise<void> {
     const cancel = new AbortController();
-    const waits = [this.deps.sleep(Math.max(0, ms), cancel.signal), this.stopping];
-    if (bell) waits.push(bell);
-    await Promise.race(waits);
+    await this.stopping.during((stopped) => {
+      const waits = [this.deps.sleep(Math.max(0, ms), cancel.signal), stopped];
+      if (bell) waits.push(bell);
+      return Promise.race(waits);
+    });
     cancel.abort();
   }
 }
