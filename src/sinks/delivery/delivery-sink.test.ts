@@ -216,10 +216,11 @@ describe('memory held after delivery', () => {
         deserialize: (data) => JSON.parse(data.toString()) as { seq: number },
         send: () => Promise.resolve(++pushes > failures ? { status: 'delivered' } : down),
       };
-      const sink = await openSink(protocol, testOptions(dir), {
+      const sink = await createDeliverySink(protocol, testOptions(dir), {
         ...testDeps(),
         sleep: () => Promise.resolve(),
       });
+      opened.push(sink);
       offerNow(sink, fakeBatch(1));
       await waitUntil(() => pushes > failures, 10_000, 'the delivery after the retries');
       await sink.flush();
