@@ -17,7 +17,9 @@
  * line, for at least --duration and until it has sent --steady-requests (240,000: enough to fill
  * the idempotency store, so that its peak RSS is the steady state's; at most --steady-max s,
  * 240). The 10,000-app server is then held under load for --apps-hold s (60), since its memory
- * keeps growing long after a round's 10 s. Prints a Markdown table and the budget, and writes
+ * keeps growing long after a round's 10 s. Both held runs scrape `/metrics` every --scrape-every
+ * s (15), as Prometheus would in production: rendering every series takes memory and event-loop
+ * time that grow with the apps. Prints a Markdown table and the budget, and writes
  * bench/results/<date>.json.
  *
  *   npm run bench -- [--smoke] [--rounds 3] [--duration 10] [--warmup 3] [--connections 32]
@@ -25,6 +27,7 @@
  *                    [--apps 100x100] [--generator wrk|loadgen] [--no-latency] [--no-build]
  *                    [--retries 2] [--quiet-wait 60] [--candidate <checkout>] [--out file] [--keep]
  *                    [--steady-requests 240000] [--steady-max 240] [--apps-hold 60]
+ *                    [--scrape-every 15]
  *
  * `--candidate <dir>` adds the full pipeline of another checkout (built), interleaved with this
  * one: how an optimisation is measured (docs/performance.md).
@@ -102,6 +105,8 @@ interface BenchOptions {
   steadyMaxSeconds: number;
   /** How long the many-apps server is held under load for its steady-state memory (0: not). */
   appsHoldSeconds: number;
+  /** The held runs (latency, many apps) scrape `/metrics` this often, as Prometheus would (0: not). */
+  scrapeEverySeconds: number;
 }
 
 function parseOptions(argv: string[]): BenchOptions {
@@ -128,6 +133,7 @@ function parseOptions(argv: string[]): BenchOptions {
       'steady-requests': { type: 'string' },
       'steady-max': { type: 'string' },
       'apps-hold': { type: 'string' },
+      'scrape-every': { type: 'string' },
     },
   });
   const smoke = values.smoke ?? false;
@@ -174,6 +180,7 @@ function parseOptions(argv: string[]): BenchOptions {
     ),
     steadyMaxSeconds: number(values['steady-max'], 240, 'steady-max'),
     appsHoldSeconds: Math.round(number(values['apps-hold'], smoke ? 1 : 60, 'apps-hold')),
+    scrapeEverySeconds: number(values['scrape-every'], smoke ? 0.3 : 15, 'scrape-every'),
   };
 }
 
@@ -310,6 +317,7 @@ async function main(): Promise<void> {
           gzipShare: options.gzipShare,
           sessions: POOL_SESSIONS,
           connections: 64,
+          scrapeEverySeconds: options.scrapeEverySeconds,
         });
         latencyAt80 = { variant: 'pharos', ...result };
         if (result.notIngested > 0)
@@ -331,11 +339,13 @@ async function main(): Promise<void> {
         const run = await measureRun(variants.apps, server, 0, {
           ...load,
           durationSeconds: options.appsHoldSeconds,
+          scrapeEverySeconds: options.scrapeEverySeconds,
         });
         manyAppsHeld = {
           seconds: run.seconds,
           rps: run.rps,
           peakRssUnderLoadMiB: run.peakRssUnderLoadMiB,
+          ...(run.scrapes ? { scrapes: run.scrapes } : {}),
         };
       } finally {
         await server.stop();

@@ -1,6 +1,8 @@
 import { runLoad, type LatencySummary, type StatusCounts } from '../../src/loadgen/index.js';
+import { scraperFor } from './measure.js';
 import { BENCH_ORIGIN } from './pharos-instance.js';
 import { sampleProcessTree } from './processes.js';
+import type { ScrapeStats } from './scraper.js';
 import { MiB, round } from './stats.js';
 import type { RunningServer, Variant } from './variants.js';
 
@@ -18,6 +20,8 @@ export interface FixedRateResult {
   readonly peakRssUnderLoadMiB: number;
   /** 2xx answers given without ingesting (duplicates, sampled out): must be 0. */
   readonly notIngested: number;
+  /** When `scrapeEverySeconds` was set. */
+  readonly scrapes?: ScrapeStats;
 }
 
 /**
@@ -35,6 +39,8 @@ export async function measureAtFixedRate(
     readonly gzipShare: number;
     readonly sessions: number;
     readonly connections: number;
+    /** Scrape the server's `/metrics` this often while the rate is held, as Prometheus would. */
+    readonly scrapeEverySeconds?: number;
   },
 ): Promise<FixedRateResult> {
   const apps = variant.apps.map((app) => ({ key: app.key, origin: BENCH_ORIGIN }));
@@ -59,7 +65,9 @@ export async function measureAtFixedRate(
   const sampler = setInterval(() => {
     if (measuring) peakRss = Math.max(peakRss, sampleProcessTree(server.pid).rssBytes);
   }, 250);
+  const scraper = scraperFor(server, settings.scrapeEverySeconds);
   let report;
+  let scrapes: ScrapeStats | undefined;
   try {
     report = await runLoad(
       {
@@ -86,6 +94,7 @@ export async function measureAtFixedRate(
     );
   } finally {
     clearInterval(sampler);
+    scrapes = await scraper?.stop();
   }
   const after = sampleProcessTree(server.pid);
   // Counted from the warm-up at the rate on: a second more than measured, never less.
@@ -102,5 +111,6 @@ export async function measureAtFixedRate(
     serverCpuCores: round((after.cpuSeconds - before.cpuSeconds) / wallSeconds, 2),
     peakRssUnderLoadMiB: round(Math.max(peakRss, after.rssBytes) / MiB, 1),
     notIngested,
+    ...(scrapes ? { scrapes } : {}),
   };
 }

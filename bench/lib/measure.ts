@@ -5,6 +5,7 @@ import { BENCH_ORIGIN, type BenchApp } from './pharos-instance.js';
 import { busyCores, cpuTimes, sampleProcessTree } from './processes.js';
 import { MiB, round } from './stats.js';
 import type { RunningServer, Variant } from './variants.js';
+import { startScraper, type ScrapeStats } from './scraper.js';
 import { runWrk } from './wrk.js';
 
 export type GeneratorKind = 'wrk' | 'loadgen';
@@ -20,6 +21,8 @@ export interface LoadSettings {
   /** wrk's request pool (see request-pool.ts). */
   readonly poolFile: string;
   readonly workDir: string;
+  /** Scrape the server's `/metrics` this often while measuring, as Prometheus would. */
+  readonly scrapeEverySeconds?: number;
 }
 
 export interface LatencyMs {
@@ -61,6 +64,8 @@ export interface RunResult {
    * the server's): other work on a noisy machine, or the load generator when cores are shared.
    */
   readonly interferenceCores: number;
+  /** When `scrapeEverySeconds` was set. */
+  readonly scrapes?: ScrapeStats;
 }
 
 interface GeneratorResult {
@@ -94,12 +99,15 @@ export async function measureRun(
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, sampleProcessTree(server.pid).rssBytes);
   }, 250);
+  const scraper = scraperFor(server, settings.scrapeEverySeconds);
   const startedAt = performance.now();
   let result: GeneratorResult;
+  let scrapes: ScrapeStats | undefined;
   try {
     result = await generate(settings.durationSeconds);
   } finally {
     clearInterval(sampler);
+    scrapes = await scraper?.stop();
   }
   const wallSeconds = (performance.now() - startedAt) / 1000;
   const after = sampleProcessTree(server.pid);
@@ -132,6 +140,7 @@ export async function measureRun(
     peakRssLifetimeMiB: round(after.peakRssBytes / MiB, 1),
     loadgenCpuShare: round2(result.loadgenCpuSeconds / wallSeconds),
     interferenceCores: round2(Math.max(0, serverCpusBusy - serverCpuCores)),
+    ...(scrapes ? { scrapes } : {}),
   };
 }
 
@@ -186,4 +195,11 @@ async function runWithLoadgen(
 
 function round2(value: number): number {
   return round(value, 2);
+}
+
+/** A scraper of the server's `/metrics`, when asked for and the server has one. */
+export function scraperFor(server: RunningServer, everySeconds: number | undefined) {
+  if (everySeconds === undefined || everySeconds <= 0 || server.metricsUrl === undefined)
+    return undefined;
+  return startScraper(server.metricsUrl, everySeconds);
 }

@@ -1,5 +1,6 @@
 import type { FixedRateResult } from './latency-run.js';
 import type { GeneratorKind, RunResult } from './measure.js';
+import type { ScrapeStats } from './scraper.js';
 import { median, round } from './stats.js';
 import type { Variant, VariantName } from './variants.js';
 
@@ -7,6 +8,8 @@ export interface ManyAppsHold {
   readonly seconds: number;
   readonly rps: number;
   readonly peakRssUnderLoadMiB: number;
+  /** `/metrics` scraped while held (`--scrape-every`). */
+  readonly scrapes?: ScrapeStats;
 }
 
 export interface VariantSummary {

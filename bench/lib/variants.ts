@@ -19,6 +19,8 @@ export interface RunningServer {
    * sessions): a run with any measured cheap answers, not the pipeline. Undefined: not Pharos.
    */
   notIngested?(): Promise<number>;
+  /** Where Prometheus would scrape it (Pharos's internal listener). */
+  readonly metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -87,6 +89,7 @@ export function defineVariants(settings: VariantSettings): Record<VariantName, V
         pid: instance.spawned.pid,
         launcher: instance.launcher,
         notIngested: () => instance.notIngested(),
+        metricsUrl: `${instance.internalUrl}/metrics`,
         stop: () => instance.stop(),
       };
     },

@@ -49,19 +49,28 @@ describe('npm run bench --smoke', () => {
     expect(results.latencyAt80?.counts.completed).toBeGreaterThan(0);
     expect(results.latencyAt80?.notIngested).toBe(0);
     expect(results.manyAppsHeld?.peakRssUnderLoadMiB).toBeGreaterThan(0);
+    // The held runs scrape /metrics as Prometheus would; a scrape that failed fails the bench.
+    expect(results.manyAppsHeld?.scrapes?.count).toBeGreaterThan(0);
+    expect(results.manyAppsHeld?.scrapes?.bytes).toBeGreaterThan(0);
+    expect(results.latencyAt80?.scrapes?.count).toBeGreaterThan(0);
     expect(results.budget.map((line) => line.line)).toHaveLength(6);
     for (const line of results.budget) expect(typeof line.measured).toBe('string');
     expect(output).toContain('| server |');
   });
 });
 
+interface Scrapes {
+  count: number;
+  bytes: number;
+}
+
 interface SmokeResults {
   schema: number;
   mode: string;
   machine: { cores: number };
   variants: Record<string, { runs: { notIngested: number }[]; summary: Record<string, number> }>;
-  latencyAt80?: { counts: { completed: number }; notIngested: number };
-  manyAppsHeld?: { peakRssUnderLoadMiB: number };
+  latencyAt80?: { counts: { completed: number }; notIngested: number; scrapes?: Scrapes };
+  manyAppsHeld?: { peakRssUnderLoadMiB: number; scrapes?: Scrapes };
   budget: { line: string; measured: string; met?: boolean }[];
 }
 
