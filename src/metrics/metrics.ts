@@ -1,5 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { metricsText } from './exposition.js';
 import { TalliedCounter } from './tallied-counter.js';
+import { TalliedHistogram } from './tallied-histogram.js';
 
 /**
  * Pharos's own metrics. Every instance has its own registry (tests run several in one process).
@@ -9,6 +11,9 @@ import { TalliedCounter } from './tallied-counter.js';
 export function createMetrics(version: string) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // The tallied histograms write their own lines: at 10,000 apps, a scrape through prom-client's
+  // samples took ~1 s and ~200 MiB (docs/performance.md, finding 30).
+  registry.metrics = () => metricsText(registry);
 
   const buildInfo = new Gauge({
     name: 'pharos_build_info',
@@ -30,14 +35,14 @@ export function createMetrics(version: string) {
       labelNames: ['listener', 'route', 'status', 'code'] as const,
       registers: [registry],
     }),
-    httpDuration: new Histogram({
+    httpDuration: new TalliedHistogram({
       name: 'pharos_http_request_duration_seconds',
       help: 'Time from the first byte of the request to the end of the response.',
       labelNames: ['listener', 'route'] as const,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
       registers: [registry],
     }),
-    requestBodyBytes: new Histogram({
+    requestBodyBytes: new TalliedHistogram({
       name: 'pharos_ingest_request_body_bytes',
       help: 'Ingest body size as sent (wire) and after decompression (decoded).',
       labelNames: ['stage', 'encoding'] as const,

@@ -1,4 +1,5 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, type Histogram, type Registry } from 'prom-client';
+import { TalliedHistogram } from '../../metrics/tallied-histogram.js';
 import { WEB_VITALS, type VitalName } from './web-vitals.js';
 
 /** Labels of the web-vitals histograms; `route` is the one capped per tenant. */
@@ -12,9 +13,11 @@ type VitalLabel = (typeof VITAL_LABELS)[number];
  */
 export function createRumMetrics(registry: Registry) {
   const webVitals = Object.fromEntries(
-    WEB_VITALS.map((vital) => [
+    WEB_VITALS.map((vital): [VitalName, Histogram<VitalLabel>] => [
       vital.name,
-      new Histogram<VitalLabel>({
+      // Observed for every vital received, in thousands of series: tallied, an observation
+      // hashes no labels, and a series takes ~340 bytes instead of prom-client's ~580.
+      new TalliedHistogram<VitalLabel>({
         name: vital.metricName,
         help: vital.help,
         labelNames: VITAL_LABELS,

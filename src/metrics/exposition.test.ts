@@ -1,0 +1,71 @@
+import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { metricsText } from './exposition.js';
+import { createMetrics } from './metrics.js';
+import { TalliedHistogram } from './tallied-histogram.js';
+
+/** The same metrics in two registries: one with a TalliedHistogram, one all prom-client. */
+function twoRegistries() {
+  const registries = [new Registry(), new Registry()] as const;
+  registries.forEach((registry, i) => {
+    const counter = new Counter({
+      name: 'c_total',
+      help: 'a counter',
+      labelNames: ['k'],
+      registers: [registry],
+    });
+    counter.labels('x"y').inc(2);
+    new Gauge({ name: 'g', help: 'a gauge\nwith a newline', registers: [registry] }).set(-1.5);
+    const config = {
+      name: 'h_seconds',
+      help: 'a histogram',
+      labelNames: ['tenant', 'app'] as const,
+      buckets: [0.1, 1, 10],
+      registers: [registry],
+    };
+    const histogram = i === 0 ? new TalliedHistogram(config) : new Histogram(config);
+    histogram.labels('t1', 'a\\1').observe(0.1);
+    histogram.labels('t1', 'a2').observe(1e308);
+    histogram.labels('t1', 'a2').observe(1e308); // the sum overflows to +Inf
+    // A histogram with no series at all: its header only.
+    new (i === 0 ? TalliedHistogram : Histogram)({
+      name: 'empty_seconds',
+      help: 'nothing observed',
+      labelNames: ['x'],
+      registers: [registry],
+    });
+    new Summary({ name: 's', help: 'a summary', registers: [registry] }).observe(1);
+  });
+  return registries;
+}
+
+describe('metricsText', () => {
+  it('writes what prom-client writes for a registry of every kind of metric', async () => {
+    const [tallied, plain] = twoRegistries();
+    const expected = await plain.metrics();
+    expect(await metricsText(tallied)).toBe(expected);
+    expect(expected).toContain('h_seconds_sum{tenant="t1",app="a2"} +Inf');
+    expect(expected).toContain('h_seconds_bucket{le="0.1",tenant="t1",app="a\\\\1"} 1');
+  });
+
+  it('falls back to prom-client with default labels, which it does not write itself', async () => {
+    const [tallied, plain] = twoRegistries();
+    for (const registry of [tallied, plain]) registry.setDefaultLabels({ instance: 'i1' });
+    const text = await metricsText(tallied);
+    expect(text).toBe(await plain.metrics());
+    expect(text).toContain('h_seconds_count{instance="i1",tenant="t1",app="a2"} 2');
+  });
+
+  it("serves Pharos's registry: /metrics reads metricsText", async () => {
+    const metrics = createMetrics('test');
+    metrics.httpDuration.labels('public', '/collect').observe(0.002);
+    // Only this family: the default metrics (CPU, memory) change between two reads.
+    const family = (text: string) =>
+      text.split('\n').filter((line) => line.includes('pharos_http_request_duration_seconds'));
+    const text = await metrics.registry.metrics();
+    expect(family(text)).toEqual(family(await Registry.prototype.metrics.call(metrics.registry)));
+    expect(text).toContain(
+      'pharos_http_request_duration_seconds_bucket{le="0.0025",listener="public",route="/collect"} 1',
+    );
+  });
+});
