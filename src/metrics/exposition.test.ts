@@ -56,6 +56,35 @@ describe('metricsText', () => {
     expect(text).toContain('h_seconds_count{instance="i1",tenant="t1",app="a2"} 2');
   });
 
+  it('lets the event loop turn while it writes thousands of series, and writes each once', async () => {
+    const registry = new Registry();
+    const histogram = new TalliedHistogram({
+      name: 'h_seconds',
+      help: 'a histogram',
+      labelNames: ['tenant'],
+      buckets: [1],
+      registers: [registry],
+    });
+    for (let i = 0; i < 2000; i++) histogram.labels(`t${i}`).observe(1);
+    let turns = 0;
+    let writing = true;
+    const countTurns = () => {
+      if (!writing) return;
+      turns++;
+      setImmediate(countTurns);
+    };
+    setImmediate(countTurns);
+    const rendering = metricsText(registry);
+    // A series observed once the scrape has begun is listed too.
+    histogram.labels('late').observe(1);
+    const text = await rendering;
+    writing = false;
+    expect(turns).toBeGreaterThanOrEqual(4); // 2,001 series, 500 between turns
+    const counts = text.split('\n').filter((line) => line.startsWith('h_seconds_count{'));
+    expect(counts).toHaveLength(2001);
+    expect(new Set(counts).size).toBe(2001);
+  });
+
   it("serves Pharos's registry: /metrics reads metricsText", async () => {
     const metrics = createMetrics('test');
     metrics.httpDuration.labels('public', '/collect').observe(0.002);

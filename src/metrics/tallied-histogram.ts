@@ -1,5 +1,6 @@
 import { format } from 'node:util';
 import { Histogram, type HistogramConfiguration, type LabelValues } from 'prom-client';
+import { nextTurn } from '../lib/next-turn.js';
 
 /**
  * One line of a histogram as prom-client's `getForPromString` lists it: its Registry formats
@@ -37,6 +38,9 @@ const promClientSamples = (
 ).getForPromString;
 
 const SEPARATOR = '\u0000';
+
+/** Series written to text between turns of the event loop (~2 ms here). */
+const SERIES_PER_SLICE = 500;
 
 /** The largest chunk of counts, in series: thousands of series share a few typed arrays. */
 const MAX_SERIES_PER_CHUNK = 256;
@@ -225,13 +229,18 @@ class SeriesStore<T extends string> {
    * object per line: at 10,000 apps the web-vitals histograms have ~10,000 series and ~150,000
    * lines, and a scrape through the samples took ~1 s of event loop and ~200 MiB of garbage.
    */
-  writeText(lines: string[], name: string): void {
+  async writeText(lines: string[], name: string): Promise<void> {
     const { bounds } = this;
     const bucketLines = bounds.map((bound) => `${name}_bucket{le="${bound}",`);
     const infLine = `${name}_bucket{le="+Inf",`;
+    let written = 0;
+    // The Map's iterator visits series added meanwhile and skips removed ones; each series' lines
+    // are read at once, so they agree with each other.
     for (const series of this.series.values()) {
       const { slots, offset } = series;
       if (slots === undefined) continue;
+      // A slice at a time, so that requests are answered while thousands of series are written.
+      if (++written % SERIES_PER_SLICE === 0) await nextTurn();
       const shared = formatLabels(this.labelsOf(series));
       let count = 0;
       for (let i = 0; i < bounds.length; i++) {
@@ -362,7 +371,7 @@ export class TalliedHistogram<T extends string> extends Histogram<T> {
   async exposition(format: (metric: PromStringSource) => Promise<string>): Promise<string[]> {
     const own = await promClientSamples.call(this);
     const lines = [await format({ getForPromString: () => Promise.resolve(own) })];
-    this.store.writeText(lines, this.metricName);
+    await this.store.writeText(lines, this.metricName);
     return lines;
   }
 
