@@ -85,6 +85,24 @@ describe('metricsText', () => {
     expect(new Set(counts).size).toBe(2001);
   });
 
+  it("streams Pharos's registry in pieces, or whatever replaced registry.metrics (--workers)", async () => {
+    const metrics = createMetrics('test');
+    for (let i = 0; i < 500; i++) metrics.httpDuration.labels('public', `/r${i}`).observe(0.002);
+    const chunks: string[] = [];
+    for await (const chunk of metrics.exposition()) chunks.push(chunk);
+    expect(chunks.length).toBeGreaterThan(metrics.registry.getMetricsAsArray().length);
+    const family = (text: string) =>
+      text.split('\n').filter((line) => line.includes('pharos_http_request_duration_seconds'));
+    expect(family(chunks.join(''))).toEqual(
+      family(await Registry.prototype.metrics.call(metrics.registry)),
+    );
+
+    metrics.registry.metrics = () => Promise.resolve('cluster text\n');
+    const replaced: string[] = [];
+    for await (const chunk of metrics.exposition()) replaced.push(chunk);
+    expect(replaced).toEqual(['cluster text\n']);
+  });
+
   it("serves Pharos's registry: /metrics reads metricsText", async () => {
     const metrics = createMetrics('test');
     metrics.httpDuration.labels('public', '/collect').observe(0.002);

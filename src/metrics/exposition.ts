@@ -9,37 +9,39 @@ interface RegistryInternals {
 }
 
 /**
- * `registry.metrics()`, with the tallied histograms written as text directly (see
- * `TalliedHistogram.exposition`) and every other metric formatted by prom-client, joined as
- * prom-client joins them. Falls back to prom-client for what Pharos does not use: the
- * OpenMetrics format and default labels.
+ * `registry.metrics()` in pieces, for a scrape to stream: at 10,000 apps the text is ~20 MiB,
+ * and rendering it whole took hundreds of milliseconds of event loop and a few copies of it in
+ * memory (docs/performance.md, finding 30). Each metric is formatted by prom-client except the
+ * tallied histograms, which write their lines directly, a slice of series at a time; the event
+ * loop turns between metrics and slices. Concatenated, the pieces are exactly what prom-client
+ * writes. Falls back to prom-client, in one piece, for what Pharos does not use: the OpenMetrics
+ * format and default labels.
  */
-export async function metricsText(registry: Registry): Promise<string> {
+export async function* metricsChunks(registry: Registry): AsyncGenerator<string> {
   const internals = registry as unknown as RegistryInternals;
   const defaultLabels = internals._defaultLabels;
   if (
     registry.contentType !== Registry.PROMETHEUS_CONTENT_TYPE ||
     (defaultLabels !== undefined && Object.keys(defaultLabels).length > 0)
   ) {
-    return Registry.prototype.metrics.call(registry);
+    yield await Registry.prototype.metrics.call(registry);
+    return;
   }
   const format = (metric: PromStringSource | object) => internals.getMetricsAsString(metric);
-  // One metric at a time, with a turn of the event loop between them: at 10,000 apps the whole
-  // text takes hundreds of milliseconds to write, which requests would otherwise wait for.
-  const texts: (string | string[])[] = [];
+  let first = true;
   for (const metric of registry.getMetricsAsArray()) {
-    texts.push(
-      metric instanceof TalliedHistogram ? await metric.exposition(format) : await format(metric),
-    );
+    if (!first) yield '\n\n'; // prom-client's separator between metrics
+    first = false;
+    if (metric instanceof TalliedHistogram) yield* metric.expositionChunks(format);
+    else yield await format(metric);
     await nextTurn();
   }
-  // Joined once: at 10,000 apps the text is ~20 MiB, and each join copies all of it.
-  const lines: string[] = [];
-  for (const text of texts) {
-    if (lines.length > 0) lines.push(''); // a blank line between metrics, as prom-client writes
-    if (typeof text === 'string') lines.push(text);
-    else for (const line of text) lines.push(line);
-  }
-  lines.push('');
-  return lines.join('\n');
+  yield '\n';
+}
+
+/** `registry.metrics()`, from `metricsChunks`. */
+export async function metricsText(registry: Registry): Promise<string> {
+  const chunks: string[] = [];
+  for await (const chunk of metricsChunks(registry)) chunks.push(chunk);
+  return chunks.join('');
 }

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { metricsText } from './exposition.js';
+import { metricsChunks, metricsText } from './exposition.js';
 import { TalliedCounter } from './tallied-counter.js';
 import { TalliedHistogram } from './tallied-histogram.js';
 
@@ -13,7 +13,8 @@ export function createMetrics(version: string) {
   collectDefaultMetrics({ register: registry });
   // The tallied histograms write their own lines: at 10,000 apps, a scrape through prom-client's
   // samples took ~1 s and ~200 MiB (docs/performance.md, finding 30).
-  registry.metrics = () => metricsText(registry);
+  const ownText = () => metricsText(registry);
+  registry.metrics = ownText;
 
   const buildInfo = new Gauge({
     name: 'pharos_build_info',
@@ -29,6 +30,16 @@ export function createMetrics(version: string) {
 
   return {
     registry,
+    /**
+     * The `/metrics` answer in pieces, to stream; in one piece when `registry.metrics` was
+     * replaced (with `--workers`, a worker answers for the whole cluster).
+     */
+    exposition(): AsyncIterable<string> {
+      if (registry.metrics === ownText) return metricsChunks(registry);
+      return (async function* () {
+        yield await registry.metrics();
+      })();
+    },
     httpRequests: new TalliedCounter({
       name: 'pharos_http_requests_total',
       help: 'HTTP requests answered, by listener, route template, status and error code ("" on success).',
