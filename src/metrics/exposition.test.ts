@@ -1,20 +1,33 @@
 import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { metricsText } from './exposition.js';
+import { metricsChunks, metricsText } from './exposition.js';
 import { createMetrics } from './metrics.js';
+import { TalliedCounter } from './tallied-counter.js';
 import { TalliedHistogram } from './tallied-histogram.js';
 
-/** The same metrics in two registries: one with a TalliedHistogram, one all prom-client. */
+/** The same metrics in two registries: one with tallied ones, one all prom-client. */
 function twoRegistries() {
   const registries = [new Registry(), new Registry()] as const;
   registries.forEach((registry, i) => {
-    const counter = new Counter({
+    const counterConfig = {
       name: 'c_total',
       help: 'a counter',
-      labelNames: ['k'],
+      labelNames: ['k', 'n'] as const,
       registers: [registry],
-    });
-    counter.labels('x"y').inc(2);
+    };
+    const counter = i === 0 ? new TalliedCounter(counterConfig) : new Counter(counterConfig);
+    // Not every label: prom-client's own series, listed first (so first here, too).
+    counter.inc({ k: 'a\\b\nc' }, 0.5);
+    counter.labels('x"y', '1').inc(2);
+    counter.inc({ n: 7, k: 'z' }, 1e308);
+    counter.labels('z', '7').inc(1e308); // the same series: overflows to +Inf
+    counter.labels('w', '').inc(0);
+    new (i === 0 ? TalliedCounter : Counter)({
+      name: 'empty_total',
+      help: 'nothing counted',
+      labelNames: ['x'],
+      registers: [registry],
+    }).labels('made, never incremented');
     new Gauge({ name: 'g', help: 'a gauge\nwith a newline', registers: [registry] }).set(-1.5);
     const config = {
       name: 'h_seconds',
@@ -46,6 +59,10 @@ describe('metricsText', () => {
     expect(await metricsText(tallied)).toBe(expected);
     expect(expected).toContain('h_seconds_sum{tenant="t1",app="a2"} +Inf');
     expect(expected).toContain('h_seconds_bucket{le="0.1",tenant="t1",app="a\\\\1"} 1');
+    expect(expected).toContain(
+      'c_total{k="a\\\\b\\nc"} 0.5\nc_total{k="x\\"y",n="1"} 2\nc_total{n="7",k="z"} +Inf\n',
+    );
+    expect(expected).toContain('# TYPE empty_total counter\n\n');
   });
 
   it('falls back to prom-client with default labels, which it does not write itself', async () => {
@@ -83,6 +100,38 @@ describe('metricsText', () => {
     const counts = text.split('\n').filter((line) => line.startsWith('h_seconds_count{'));
     expect(counts).toHaveLength(2001);
     expect(new Set(counts).size).toBe(2001);
+  });
+
+  it("writes a tallied counter's series in slices, with turns of the event loop between", async () => {
+    const registry = new Registry();
+    const counter = new TalliedCounter({
+      name: 'c_total',
+      help: 'a counter',
+      labelNames: ['tenant'],
+      registers: [registry],
+    });
+    for (let i = 0; i < 2000; i++) counter.labels(`t${i}`).inc(i);
+    let turns = 0;
+    let writing = true;
+    const countTurns = () => {
+      if (!writing) return;
+      turns++;
+      setImmediate(countTurns);
+    };
+    setImmediate(countTurns);
+    const chunks: string[] = [];
+    const rendering = (async () => {
+      for await (const chunk of metricsChunks(registry)) chunks.push(chunk);
+    })();
+    counter.labels('late').inc(); // incremented once the scrape has begun: listed too
+    await rendering;
+    writing = false;
+    expect(chunks.length).toBeGreaterThanOrEqual(10); // 2,001 series, 200 a slice
+    expect(turns).toBeGreaterThanOrEqual(8);
+    const lines = chunks.join('').split('\n');
+    expect(lines.filter((line) => line.startsWith('c_total{'))).toHaveLength(2001);
+    expect(lines).toContain('c_total{tenant="t1999"} 1999');
+    expect(lines).toContain('c_total{tenant="late"} 1');
   });
 
   it("streams Pharos's registry in pieces, or whatever replaced registry.metrics (--workers)", async () => {

@@ -1,6 +1,8 @@
 import { Registry } from 'prom-client';
 import { nextTurn } from '../lib/next-turn.js';
-import { TalliedHistogram, type PromStringSource } from './tallied-histogram.js';
+import { TalliedCounter } from './tallied-counter.js';
+import { TalliedHistogram } from './tallied-histogram.js';
+import type { PromStringSource, TextExposition } from './tallied-series.js';
 
 /** prom-client's Registry, with what its typings leave out (lib/registry.js, 15.x). */
 interface RegistryInternals {
@@ -12,10 +14,10 @@ interface RegistryInternals {
  * `registry.metrics()` in pieces, for a scrape to stream: at 10,000 apps the text is ~20 MiB,
  * and rendering it whole took hundreds of milliseconds of event loop and a few copies of it in
  * memory (docs/performance.md, finding 30). Each metric is formatted by prom-client except the
- * tallied histograms, which write their lines directly, a slice of series at a time; the event
- * loop turns between metrics and slices. Concatenated, the pieces are exactly what prom-client
- * writes. Falls back to prom-client, in one piece, for what Pharos does not use: the OpenMetrics
- * format and default labels.
+ * tallied histograms and counters, which write their lines directly, a slice of series at a time;
+ * the event loop turns between metrics and slices. Concatenated, the pieces are exactly what
+ * prom-client writes. Falls back to prom-client, in one piece, for what Pharos does not use: the
+ * OpenMetrics format and default labels.
  */
 export async function* metricsChunks(registry: Registry): AsyncGenerator<string> {
   const internals = registry as unknown as RegistryInternals;
@@ -32,11 +34,15 @@ export async function* metricsChunks(registry: Registry): AsyncGenerator<string>
   for (const metric of registry.getMetricsAsArray()) {
     if (!first) yield '\n\n'; // prom-client's separator between metrics
     first = false;
-    if (metric instanceof TalliedHistogram) yield* metric.expositionChunks(format);
+    if (writesItself(metric)) yield* metric.expositionChunks(format);
     else yield await format(metric);
     await nextTurn();
   }
   yield '\n';
+}
+
+function writesItself(metric: object): metric is TextExposition {
+  return metric instanceof TalliedHistogram || metric instanceof TalliedCounter;
 }
 
 /** `registry.metrics()`, from `metricsChunks`. */

@@ -11,8 +11,8 @@ import { TalliedHistogram } from './tallied-histogram.js';
 export function createMetrics(version: string) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  // The tallied histograms write their own lines: at 10,000 apps, a scrape through prom-client's
-  // samples took ~1 s and ~200 MiB (docs/performance.md, finding 30).
+  // The tallied histograms and counters write their own lines: at 10,000 apps, a scrape through
+  // prom-client's samples took ~1 s and ~200 MiB (docs/performance.md, finding 30).
   const ownText = () => metricsText(registry);
   registry.metrics = ownText;
 

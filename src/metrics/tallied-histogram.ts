@@ -1,6 +1,14 @@
 import { format } from 'node:util';
 import { Histogram, type HistogramConfiguration, type LabelValues } from 'prom-client';
-import { nextTurn } from '../lib/next-turn.js';
+import {
+  SEPARATOR,
+  SeriesStore,
+  TalliedSeries,
+  expositionOf,
+  valueText,
+  type PromStringSource,
+  type TextExposition,
+} from './tallied-series.js';
 
 /**
  * One line of a histogram as prom-client's `getForPromString` lists it: its Registry formats
@@ -23,11 +31,6 @@ interface SampleList {
   aggregator: string;
 }
 
-/** What prom-client's Registry formats a metric from (`getMetricsAsString` in its registry.js). */
-export interface PromStringSource {
-  getForPromString(): Promise<SampleList>;
-}
-
 /**
  * prom-client's own listing. Not in its typings, but it is what its Registry calls to format a
  * metric and what its `get()` is built on (lib/histogram.js, 15.x): overriding it is how the
@@ -37,42 +40,23 @@ const promClientSamples = (
   Histogram.prototype as unknown as { getForPromString: (this: unknown) => Promise<SampleList> }
 ).getForPromString;
 
-const SEPARATOR = '\u0000';
-
-/**
- * Series written to text between turns of the event loop: with the web vitals' 15 buckets,
- * ~3,600 lines, ~0.5 MiB, a few milliseconds.
- */
-const SERIES_PER_SLICE = 200;
-
-/** The largest chunk of counts, in series: thousands of series share a few typed arrays. */
-const MAX_SERIES_PER_CHUNK = 256;
-
 function checkValue(value: unknown): asserts value is number {
   // prom-client's check and message, so a bad observation still fails where it is made.
   if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${format(value)}`);
 }
 
 /**
- * What `labels(...values)` gives: one object per label set, for as long as the histogram lives.
- *
- * While the series is exported its counts are `stride` numbers from `offset` in `slots`, a chunk
- * shared with other series: a count per bucket (not cumulative), one for values above the last
- * bound, then the sum. The count is their total. `slots` is undefined until the first
- * observation, and again after a `reset()` or `remove()`: prom-client only exports what has been
- * observed since.
+ * What `labels(...values)` gives: one object per label set, for as long as the histogram lives
+ * (see TalliedSeries). Its slots: a count per bucket (not cumulative), one for values above the
+ * last bound, then the sum. The count is their total.
  */
-class Series<T extends string> implements Histogram.Internal<T> {
-  slots: Float64Array | undefined = undefined;
-  offset = 0;
-  /** The labels to export when an object gave them: prom-client keeps that object's key order. */
-  labels: LabelValues<T> | undefined = undefined;
-
+class Series<T extends string> extends TalliedSeries<T> implements Histogram.Internal<T> {
   constructor(
-    readonly store: SeriesStore<T>,
-    /** The label values in `labelNames` order, joined by SEPARATOR (none of them contains it). */
-    readonly key: string,
-  ) {}
+    readonly store: HistogramStore<T>,
+    key: string,
+  ) {
+    super(key);
+  }
 
   observe(value: number): void {
     checkValue(value);
@@ -104,52 +88,22 @@ class Series<T extends string> implements Histogram.Internal<T> {
 }
 
 /** The tallied series of one histogram, in the order prom-client would list them. */
-class SeriesStore<T extends string> {
-  /** By joined label values. Its order is the order of export: live series move to the end. */
-  readonly series = new Map<string, Series<T>>();
-  readonly stride: number;
+class HistogramStore<T extends string> extends SeriesStore<T, Series<T>> {
   readonly bounds: readonly number[];
-  private chunk = new Float64Array(0);
-  private chunkUsed = 0;
-  /** Slots of removed series, to be reused. */
-  private readonly freed: { slots: Float64Array; offset: number }[] = [];
 
   constructor(
-    readonly labelNames: readonly T[],
+    labelNames: readonly T[],
     bounds: readonly number[],
     /** The histogram's `observe(labels, value)`. */
     readonly observeLabelled: (labels: LabelValues<T>, value: number) => void,
   ) {
-    this.stride = bounds.length + 2;
+    super(labelNames, bounds.length + 2, 0);
     // A copy: prom-client freezes its bounds, and a frozen array made each observation ~4× slower.
     this.bounds = [...bounds];
   }
 
-  get(key: string): Series<T> {
-    let series = this.series.get(key);
-    if (series === undefined) {
-      series = new Series(this, key);
-      this.series.set(key, series);
-    }
-    return series;
-  }
-
-  /**
-   * The series to count into, exported from now on: `series` itself, or, when a caller still
-   * holds a child whose series was removed, the one now under its label values. `labels` is the
-   * object the values came in, if any (prom-client exports the first one's key order).
-   */
-  live(series: Series<T>, labels: LabelValues<T> | undefined): Series<T> {
-    if (series.slots !== undefined) return series;
-    const current = this.series.get(series.key) ?? series;
-    if (current.slots === undefined) {
-      // prom-client creates a series at its first observation: it is listed after those before.
-      this.series.delete(current.key);
-      this.series.set(current.key, current);
-      this.allocate(current);
-      current.labels = labels && { ...labels };
-    }
-    return current;
+  protected create(key: string): Series<T> {
+    return new Series(this, key);
   }
 
   /** prom-client's `zero`: the series is exported, with no observation, under these labels. */
@@ -157,32 +111,6 @@ class SeriesStore<T extends string> {
     const series = this.live(this.get(key), labels);
     series.slots!.fill(0, series.offset, series.offset + this.stride);
     series.labels = { ...labels };
-  }
-
-  remove(key: string): void {
-    const series = this.series.get(key);
-    if (series === undefined) return;
-    this.series.delete(key);
-    if (series.slots !== undefined) this.freed.push({ slots: series.slots, offset: series.offset });
-    // A child still held observes into a new series (see `live`), as prom-client's would.
-    series.slots = undefined;
-  }
-
-  /** Nothing is exported until observed again; the children stay valid (and the same). */
-  reset(): void {
-    for (const series of this.series.values()) series.slots = undefined;
-    this.chunk = new Float64Array(0);
-    this.chunkUsed = 0;
-    this.freed.length = 0;
-  }
-
-  labelsOf(series: Series<T>): LabelValues<T> {
-    if (series.labels !== undefined) return series.labels;
-    // Made when read, rather than kept for each series.
-    const values = series.key.split(SEPARATOR);
-    const labels: LabelValues<T> = {};
-    this.labelNames.forEach((name, i) => (labels[name] = values[i]));
-    return labels;
   }
 
   /** Appends each live series' lines as prom-client lists them: buckets (cumulative), sum, count. */
@@ -233,18 +161,11 @@ class SeriesStore<T extends string> {
    * have ~10,000 series and ~150,000 lines, and a scrape through the samples took ~1 s of event
    * loop and ~200 MiB of garbage.
    */
-  *textSlices(name: string): Generator<string> {
+  textSlices(name: string): Generator<string> {
     const { bounds } = this;
     const bucketLines = bounds.map((bound) => `${name}_bucket{le="${bound}",`);
     const infLine = `${name}_bucket{le="+Inf",`;
-    let lines: string[] = [];
-    let written = 0;
-    // The Map's iterator visits series added between slices and skips removed ones; each
-    // series' lines are read at once, so they agree with each other.
-    for (const series of this.series.values()) {
-      const { slots, offset } = series;
-      if (slots === undefined) continue;
-      const shared = formatLabels(this.labelsOf(series));
+    return this.slices(({ offset }, slots, shared, lines) => {
       let count = 0;
       for (let i = 0; i < bounds.length; i++) {
         count += slots[offset + i]!;
@@ -257,32 +178,7 @@ class SeriesStore<T extends string> {
         `${name}_sum{${shared}} ${valueText(sum)}`,
         `${name}_count{${shared}} ${count}`,
       );
-      if (++written % SERIES_PER_SLICE === 0) {
-        yield lines.join('\n');
-        lines = [];
-      }
-    }
-    if (lines.length > 0) yield lines.join('\n');
-  }
-
-  private allocate(series: Series<T>): void {
-    const reused = this.freed.pop();
-    if (reused !== undefined) {
-      series.slots = reused.slots.fill(0, reused.offset, reused.offset + this.stride);
-      series.offset = reused.offset;
-      return;
-    }
-    if (this.chunkUsed * this.stride === this.chunk.length) {
-      // Chunks grow with the histogram: a handful of series take a small one.
-      const size = Math.min(
-        MAX_SERIES_PER_CHUNK,
-        Math.max(4, (2 * this.chunk.length) / this.stride),
-      );
-      this.chunk = new Float64Array(size * this.stride);
-      this.chunkUsed = 0;
-    }
-    series.slots = this.chunk;
-    series.offset = this.chunkUsed++ * this.stride;
+    });
   }
 }
 
@@ -300,8 +196,8 @@ class SeriesStore<T extends string> {
  * storing the rest: label-less histograms, and objects leaving labels out (listed first, not in
  * the order of their first observation as a plain prom-client Histogram would). No exemplars.
  */
-export class TalliedHistogram<T extends string> extends Histogram<T> {
-  private readonly store: SeriesStore<T>;
+export class TalliedHistogram<T extends string> extends Histogram<T> implements TextExposition {
+  private readonly store: HistogramStore<T>;
   private readonly metricName: string;
   private readonly promObserve: (labels: unknown, value?: unknown) => void;
 
@@ -309,7 +205,7 @@ export class TalliedHistogram<T extends string> extends Histogram<T> {
     super(supported(config));
     this.metricName = config.name;
     const { upperBounds } = this as unknown as { upperBounds: readonly number[] };
-    this.store = new SeriesStore(config.labelNames ?? [], upperBounds, (labels, value) =>
+    this.store = new HistogramStore(config.labelNames ?? [], upperBounds, (labels, value) =>
       this.observe(labels, value),
     );
     // prom-client sets `observe` on each instance, where a method of ours would not be seen: take
@@ -324,7 +220,7 @@ export class TalliedHistogram<T extends string> extends Histogram<T> {
     const first = args[0];
     if (typeof first === 'object' && first !== null) {
       const labels = first as LabelValues<T>;
-      if (this.keyOf(labels) === undefined) return super.labels(labels);
+      if (this.store.keyOf(labels) === undefined) return super.labels(labels);
       // Not the hot path: a child per call, as prom-client's, going through `observe(labels)`.
       return {
         observe: (value) => this.observe(labels, value),
@@ -336,14 +232,14 @@ export class TalliedHistogram<T extends string> extends Histogram<T> {
       const series = this.store.series.get(args.join(SEPARATOR));
       if (series !== undefined) return series;
     }
-    const key = this.keyOfValues(args);
+    const key = this.store.keyOfValues(args);
     // A wrong number of values fails here, with prom-client's message.
     if (key === undefined) return super.labels(...(args as string[]));
     return this.store.get(key);
   }
 
   override zero(labels: LabelValues<T>): void {
-    const key = this.keyOf(labels);
+    const key = this.store.keyOf(labels);
     if (key === undefined) super.zero(labels);
     else this.store.zero(key, labels);
   }
@@ -353,7 +249,9 @@ export class TalliedHistogram<T extends string> extends Histogram<T> {
   override remove(...args: unknown[]): void {
     const first = args[0];
     const key =
-      typeof first === 'object' && first !== null ? this.keyOf(first) : this.keyOfValues(args);
+      typeof first === 'object' && first !== null
+        ? this.store.keyOf(first)
+        : this.store.keyOfValues(args);
     if (key !== undefined) this.store.remove(key);
     else (super.remove as (...args: unknown[]) => void)(...args);
   }
@@ -381,16 +279,12 @@ export class TalliedHistogram<T extends string> extends Histogram<T> {
     format: (metric: PromStringSource) => Promise<string>,
   ): AsyncGenerator<string> {
     const own = await promClientSamples.call(this);
-    yield await format({ getForPromString: () => Promise.resolve(own) });
-    for (const slice of this.store.textSlices(this.metricName)) {
-      yield `\n${slice}`;
-      await nextTurn();
-    }
+    yield* expositionOf(own, format, this.store.textSlices(this.metricName));
   }
 
   private readonly observeAny = (labels: unknown, value?: unknown): void => {
     if (typeof labels === 'object' && labels !== null) {
-      const key = this.keyOf(labels);
+      const key = this.store.keyOf(labels);
       if (key !== undefined) {
         checkValue(value);
         this.store.live(this.store.get(key), labels).record(value);
@@ -399,50 +293,6 @@ export class TalliedHistogram<T extends string> extends Histogram<T> {
     }
     this.promObserve(labels, value);
   };
-
-  /** The key of `labels` when it gives each label (and nothing else) a value we tally. */
-  private keyOf(labels: LabelValues<T>): string | undefined {
-    const names = this.store.labelNames;
-    if (Object.keys(labels).length !== names.length) return undefined;
-    return this.keyOfValues(names.map((name) => labels[name]));
-  }
-
-  /**
-   * The key of label values in `labelNames` order, or undefined for what prom-client keeps: a
-   * wrong number of values (it throws), none (a label-less histogram), or a value that is missing,
-   * null (both hash apart in prom-client) or contains the separator.
-   */
-  private keyOfValues(values: readonly unknown[]): string | undefined {
-    if (values.length !== this.store.labelNames.length || values.length === 0) return undefined;
-    for (const value of values) {
-      if (typeof value === 'string' ? value.includes(SEPARATOR) : typeof value !== 'number') {
-        return undefined;
-      }
-    }
-    return values.join(SEPARATOR);
-  }
-}
-
-/** `a="x",b="y"`: prom-client's label formatting (`formatLabels` in its registry.js). */
-function formatLabels(labels: LabelValues<string>): string {
-  let text = '';
-  for (const name in labels) {
-    const value = labels[name];
-    const escaped =
-      typeof value === 'string'
-        ? value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
-        : value;
-    text += `${text === '' ? '' : ','}${name}="${escaped}"`;
-  }
-  return text;
-}
-
-/** prom-client's `getValueAsString`: a sum can overflow to infinity. */
-function valueText(value: number): string {
-  if (Number.isNaN(value)) return 'Nan';
-  if (value === Infinity) return '+Inf';
-  if (value === -Infinity) return '-Inf';
-  return `${value}`;
 }
 
 /** Refused before prom-client registers the histogram. */
