@@ -3,6 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { AggregatorRegistry, Counter, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { metricsText } from './exposition.js';
+import { ROUTES, TENANTS, errorOf, expectSameText, random } from './testing/compare.js';
 import { TalliedCounter } from './tallied-counter.js';
 
 type Label = 'tenant' | 'route';
@@ -29,17 +30,6 @@ function pair() {
   };
 }
 
-/** A seeded generator (mulberry32): both counters get the same calls, and a failure replays. */
-function random(seed: number) {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Increments: none given (1), null (1 too), zeros of both signs (a series at 0; prom-client keeps
  * -0 as given), fractions whose sums round, tiny ones.
@@ -49,9 +39,6 @@ const VALUES = [undefined, null, 0, -0, 1, 0.1, 0.2, 2.5, Number.MIN_VALUE] as u
 )[];
 /** Only for one label set (the others keep small totals): past 2^53, and overflowing to +Inf. */
 const HUGE = [2 ** 53, 1e300, 1e308];
-/** Label values to escape, a number (prom-client keeps it as given) and an empty one. */
-const TENANTS = ['acme', 'globex', 'a"b\\c\nd', 7] as const;
-const ROUTES = ['/a', '/b/:id', ''] as const;
 
 /**
  * `steps` random calls of every form that names all labels: positional children (also with the
@@ -111,26 +98,6 @@ function play(counter: Counter<Label>, seed: number, steps: number, removals = f
         else counter.remove({ tenant, route });
     }
   }
-}
-
-/**
- * The tallied registry's text, both ways Pharos reads it: prom-client's `metrics()` (through
- * `get()`, as the cluster's aggregation does) and `metricsText` (a scrape), each equal to the
- * plain registry's.
- */
-async function expectSameText(tallied: Registry, plain: Registry): Promise<void> {
-  const expected = await plain.metrics();
-  expect(await tallied.metrics()).toBe(expected);
-  expect(await metricsText(tallied)).toBe(expected);
-}
-
-function errorOf(call: () => unknown): { name: string; message: string } | undefined {
-  try {
-    call();
-  } catch (error) {
-    return { name: (error as Error).name, message: (error as Error).message };
-  }
-  return undefined;
 }
 
 describe('TalliedCounter', () => {

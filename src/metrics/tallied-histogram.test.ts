@@ -3,6 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { AggregatorRegistry, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { metricsText } from './exposition.js';
+import { ROUTES, TENANTS, errorOf, expectSameText, random } from './testing/compare.js';
 import { TalliedHistogram } from './tallied-histogram.js';
 
 type Label = 'tenant' | 'route';
@@ -30,17 +31,6 @@ function pair() {
   };
 }
 
-/** A seeded generator (mulberry32): both histograms get the same calls, and a failure replays. */
-function random(seed: number) {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Bounds exactly, either side of them, zero, negatives, huge and tiny values. */
 const EDGES = [
   ...BUCKETS,
@@ -54,9 +44,6 @@ const EDGES = [
   2.5000001,
   0.1 + 0.2,
 ];
-/** Label values to escape, a number (prom-client keeps it as given) and an empty one. */
-const TENANTS = ['acme', 'globex', 'a"b\\c\nd', 7] as const;
-const ROUTES = ['/a', '/b/:id', ''] as const;
 
 /**
  * `steps` random calls of every form that names all labels: positional children, `observe` with
@@ -103,26 +90,6 @@ function play(histogram: Histogram<Label>, seed: number, steps: number, removals
         else histogram.remove({ tenant, route });
     }
   }
-}
-
-/**
- * The tallied registry's text, both ways Pharos reads it: prom-client's `metrics()` (through
- * `getForPromString`, as the cluster's aggregation does) and `metricsText` (a scrape), each equal
- * to the plain registry's.
- */
-async function expectSameText(tallied: Registry, plain: Registry): Promise<void> {
-  const expected = await plain.metrics();
-  expect(await tallied.metrics()).toBe(expected);
-  expect(await metricsText(tallied)).toBe(expected);
-}
-
-function errorOf(call: () => unknown): { name: string; message: string } | undefined {
-  try {
-    call();
-  } catch (error) {
-    return { name: (error as Error).name, message: (error as Error).message };
-  }
-  return undefined;
 }
 
 describe('TalliedHistogram', () => {
