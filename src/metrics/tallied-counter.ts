@@ -135,11 +135,7 @@ export class TalliedCounter<T extends string> extends Counter<T> implements Text
   override remove(...values: string[]): void;
   override remove(labels: LabelValues<T>): void;
   override remove(...args: unknown[]): void {
-    const first = args[0];
-    const key =
-      typeof first === 'object' && first !== null
-        ? this.store.keyOf(first)
-        : this.store.keyOfValues(args);
+    const key = this.store.keyOfArgs(args);
     if (key !== undefined) this.store.remove(key);
     else (super.remove as (...args: unknown[]) => void)(...args);
   }

@@ -125,6 +125,14 @@ export abstract class SeriesStore<T extends string, S extends TalliedSeries<T>> 
     return labels;
   }
 
+  /** The key of `remove`'s arguments (label values, or a labels object), as `keyOf` says. */
+  keyOfArgs(args: readonly unknown[]): string | undefined {
+    const first = args[0];
+    return typeof first === 'object' && first !== null
+      ? this.keyOf(first)
+      : this.keyOfValues(args);
+  }
+
   /** The key of `labels` when it gives each label (and nothing else) a value we tally. */
   keyOf(labels: LabelValues<T>): string | undefined {
     const names = this.labelNames;
